@@ -1,0 +1,1 @@
+"""computesdk: one blocking Python API for code-execution sandboxes on any provider."""

@@ -1,0 +1,1 @@
+"""The computesdk daemon: the HTTP + WebSocket server inside a sandbox."""

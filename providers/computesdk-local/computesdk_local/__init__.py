@@ -1,0 +1,1 @@
+"""computesdk provider "local": isolated sandboxes on this machine."""
