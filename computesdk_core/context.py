@@ -1,0 +1,57 @@
+"""SandboxContext: what hooks on one sandbox receive as their ``sandbox`` argument."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any, Mapping
+
+from computesdk_core.types import SandboxRecord
+
+if TYPE_CHECKING:
+    from computesdk_core.daemon_client import DaemonClient
+    from computesdk_core.plugins import ProviderHost
+
+
+class SandboxContext:
+    """One sandbox as plugins see it: its provider, the provider's config and its record.
+
+    It also owns the sandbox's connections (the daemon client), so that a provider's hooks and
+    the core's defaults share one HTTP session and one WebSocket per sandbox.
+    """
+
+    def __init__(self, host: ProviderHost, config: Mapping[str, Any], record: SandboxRecord) -> None:
+        self.host = host
+        self.provider = host.name
+        self.config = config
+        self.record = record
+        self._daemon: DaemonClient | None = None
+        self._daemon_resolved = False
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"SandboxContext({self.provider!r}, {self.record.sandbox_id!r})"
+
+    @property
+    def sandbox_id(self) -> str:
+        """The sandbox's id."""
+        return self.record.sandbox_id
+
+    def daemon(self) -> DaemonClient | None:
+        """The client of the sandbox's daemon, or None when the provider runs none."""
+        from computesdk_core.daemon_client import DaemonClient
+
+        with self._lock:
+            if not self._daemon_resolved:
+                endpoint = self.host.hook.sandbox_daemon(sandbox=self)
+                self._daemon = DaemonClient(endpoint, name=self.sandbox_id) if endpoint else None
+                self._daemon_resolved = True
+            return self._daemon
+
+    def close(self) -> None:
+        """Close the connections this context opened; idempotent."""
+        with self._lock:
+            daemon, self._daemon = self._daemon, None
+            self._closed = True
+        if daemon is not None:
+            daemon.close()
