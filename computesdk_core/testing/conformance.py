@@ -12,12 +12,13 @@ Subclass it in a test module of the provider package::
 Most tests share ONE sandbox (fixture ``sandbox``, created once per class and destroyed at the
 end even when tests fail); the lifecycle tests create their own (``fresh_sandbox``). Tests of an
 optional feature skip, naming it, when ``compute_instance.capabilities(provider)`` lacks it. Any
-fixture can be overridden in the subclass, and any test replaced (e.g. by one that skips with
-the provider's reason).
+fixture can be overridden in the subclass (class-scoped ones as ``@pytest.fixture(scope="class")``
+over ``@classmethod``), and any test replaced (e.g. by one that skips with the provider's reason).
 """
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any, ClassVar, Iterator, Mapping
 
 import pytest
@@ -34,10 +35,10 @@ from computesdk_core.testing.support import SHARED_ENVS, SHARED_METADATA, slug, 
 
 
 def _marks() -> list[pytest.MarkDecorator]:
+    """The suite's marks: ``conformance``, and a per-test deadline when pytest-timeout is there."""
     marks = [pytest.mark.conformance]
-    try:
-        import pytest_timeout  # noqa: F401
-    except ImportError:  # the marker is only known when the plugin is installed
+    # The timeout marker is only known when the plugin is installed (--strict-markers).
+    if importlib.util.find_spec("pytest_timeout") is None:
         return marks
     # Every call has its own deadline; this one catches a hang the suite did not foresee.
     return marks + [pytest.mark.timeout(120)]
@@ -66,10 +67,11 @@ class ConformanceSuite(
     # Whether a URL from get_url is reachable from the machine running the tests.
     check_url_reachable: ClassVar[bool] = False
 
-    def create_kwargs(self, **extra: Any) -> dict[str, Any]:
+    @classmethod
+    def create_kwargs(cls, **extra: Any) -> dict[str, Any]:
         """Keyword arguments for ``sandbox.create``: lifetime, ``create_options``, then ``extra``."""
-        kwargs: dict[str, Any] = {"timeout": self.sandbox_timeout}
-        kwargs.update(self.create_options)
+        kwargs: dict[str, Any] = {"timeout": cls.sandbox_timeout}
+        kwargs.update(cls.create_options)
         for key, value in extra.items():
             if key in ("envs", "metadata") and key in kwargs:
                 value = {**kwargs[key], **value}
@@ -77,23 +79,26 @@ class ConformanceSuite(
         return kwargs
 
     @pytest.fixture(scope="class")
-    def compute_instance(self) -> Any:
+    @classmethod
+    def compute_instance(cls) -> Any:
         """A compute instance bound to ``provider`` (with ``provider_config`` when set)."""
-        if not self.provider:
-            raise TypeError(f"{type(self).__name__} must set the class attribute 'provider'")
-        options = {self.provider: dict(self.provider_config)} if self.provider_config else {}
-        return compute(provider=self.provider, **options)
+        if not cls.provider:
+            raise TypeError(f"{cls.__name__} must set the class attribute 'provider'")
+        options = {cls.provider: dict(cls.provider_config)} if cls.provider_config else {}
+        return compute(provider=cls.provider, **options)
 
     @pytest.fixture(scope="class")
-    def capabilities(self, compute_instance: Any) -> frozenset[str]:
+    @classmethod
+    def capabilities(cls, compute_instance: Any) -> frozenset[str]:
         """The features the provider announces."""
-        return frozenset(compute_instance.capabilities(self.provider))
+        return frozenset(compute_instance.capabilities(cls.provider))
 
     @pytest.fixture(scope="class")
-    def sandbox(self, compute_instance: Any) -> Iterator[Any]:
+    @classmethod
+    def sandbox(cls, compute_instance: Any) -> Iterator[Any]:
         """The one sandbox most tests share; destroyed at the end of the class, pass or fail."""
         box = compute_instance.sandbox.create(
-            **self.create_kwargs(envs=SHARED_ENVS, metadata=SHARED_METADATA)
+            **cls.create_kwargs(envs=SHARED_ENVS, metadata=SHARED_METADATA)
         )
         try:
             yield box
@@ -110,12 +115,19 @@ class ConformanceSuite(
             compute_instance.sandbox.destroy(box.sandbox_id)
 
     @pytest.fixture(scope="class")
-    def workdir(self, sandbox: Any) -> str:
-        """A directory of this run in the shared sandbox (made by a command, not by ``mkdir``)."""
-        path = f"{self.work_root.rstrip('/')}/{unique('computesdk-conformance')}"
+    @classmethod
+    def workdir(cls, sandbox: Any) -> Iterator[str]:
+        """A directory of this run in the shared sandbox (made by a command, not by ``mkdir``).
+
+        It is removed at the end, for providers whose sandboxes outlive the suite.
+        """
+        path = f"{cls.work_root.rstrip('/')}/{unique('computesdk-conformance')}"
         result = sandbox.run_command(f"mkdir -p '{path}'", timeout=30)
         assert result.exit_code == 0, result.stderr
-        return path
+        try:
+            yield path
+        finally:
+            sandbox.run_command(f"rm -rf '{path}'", timeout=60)
 
     @pytest.fixture
     def scratch(self, sandbox: Any, workdir: str, request: pytest.FixtureRequest) -> str:
@@ -126,6 +138,7 @@ class ConformanceSuite(
         return path
 
     @pytest.fixture(scope="class")
-    def node_available(self, sandbox: Any) -> bool:
+    @classmethod
+    def node_available(cls, sandbox: Any) -> bool:
         """Whether the shared sandbox has a ``node`` executable."""
         return sandbox.run_command("command -v node", timeout=30).exit_code == 0

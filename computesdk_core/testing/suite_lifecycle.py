@@ -102,6 +102,7 @@ class LifecycleTests:
                 sandbox_id = box.sandbox_id
                 box.run_command("echo streamed", timeout=30, on_stdout=lambda chunk: None)
                 box.filesystem.write_file("/tmp/computesdk-conformance-thread-check", "x")
+                box.filesystem.remove("/tmp/computesdk-conformance-thread-check")
                 started = [t for t in threading.enumerate() if t not in before]
                 assert all(t.daemon for t in started), [t.name for t in started if not t.daemon]
                 assert not [t.name for t in started if t.name.startswith("Thread-")], (
