@@ -1,0 +1,44 @@
+"""The aiohttp application: shared state, middlewares, and the routes of every feature module."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from computesdk_daemon import (
+    auth,
+    code_runner,
+    commands,
+    exec_terminals,
+    files,
+    health,
+    lifetime,
+    processes,
+    streaming,
+    websocket,
+)
+from computesdk_daemon.config import CONFIG, DaemonConfig
+from computesdk_daemon.errors import error_middleware
+
+# Bodies carry whole files (base64 adds a third), so aiohttp's 1 MiB default is far too small.
+MAX_BODY_SIZE = 1024 * 1024 * 1024
+
+
+def build_app(config: DaemonConfig) -> web.Application:
+    """Build the daemon's application (its state is started by the app's startup signal)."""
+    # The error middleware is outermost, so the auth middleware's refusals and everything
+    # inside come out as JSON errors.
+    app = web.Application(middlewares=[error_middleware, auth.auth_middleware], client_max_size=MAX_BODY_SIZE)
+    app[CONFIG] = config
+    # Order matters where a module uses another's state: processes before the command modules,
+    # websocket (the hub) before streaming.
+    processes.setup(app)
+    lifetime.setup(app)
+    websocket.setup(app)
+    exec_terminals.setup(app)
+    streaming.setup(app)
+    health.setup(app)
+    auth.setup(app)
+    commands.setup(app)
+    code_runner.setup(app)
+    files.setup(app)
+    return app

@@ -1,0 +1,76 @@
+"""POST /run/code: a snippet run by its language's interpreter, stdout and stderr merged."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from computesdk_daemon.code_language import LANGUAGES, language_for
+from computesdk_daemon.command_spec import command_environment, find_program
+from computesdk_daemon.commands import FOREGROUND_LIMIT
+from computesdk_daemon.config import CONFIG
+from computesdk_daemon.errors import ApiError
+from computesdk_daemon.execution import run_child
+from computesdk_daemon.output import TailBuffer
+from computesdk_daemon.processes import SUPERVISOR
+from computesdk_daemon.request_body import get_seconds, get_str, read_object, require_str
+from computesdk_daemon.responses import wrapped
+
+CODE_DIR = web.AppKey("code_dir", Path)
+
+
+async def run_code(request: web.Request) -> web.Response:
+    """POST /run/code {code, language?, timeout?} -> {output, exit_code, language}."""
+    body = await read_object(request)
+    code = require_str(body, "code")
+    name = get_str(body, "language")
+    language = language_for(name, code)
+    if language is None:
+        supported = ", ".join(sorted(LANGUAGES))
+        raise ApiError(400, f"unsupported language: {name} (supported: {supported})")
+    timeout = get_seconds(body, "timeout")
+    env = command_environment({})
+    program = find_program(language.interpreter, env)
+    data: dict[str, Any] = {"language": language.name}
+    if program is None:
+        data.update(output=f"{language.interpreter}: command not found\n", exit_code=127)
+        return wrapped("Interpreter not installed", data)
+    # A file rather than `-c`: no argument-length limit, and tracebacks name a real file.
+    code_dir = request.app[CODE_DIR]
+    code_dir.mkdir(parents=True, exist_ok=True)  # a command may have emptied /tmp
+    fd, script = tempfile.mkstemp(suffix=language.suffix, dir=code_dir)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(code)
+        supervisor = request.app[SUPERVISOR]
+        try:
+            child = supervisor.spawn(
+                [program, script], cwd=str(request.app[CONFIG].workdir), env=env, stderr=subprocess.STDOUT
+            )
+        except OSError as exc:
+            raise ApiError(500, f"could not start {language.interpreter}: {exc.strerror or exc}") from exc
+        output = TailBuffer(FOREGROUND_LIMIT)
+        outcome = await run_child(supervisor, child, output.write, None, timeout)
+    finally:
+        os.unlink(script)
+    data.update(output=output.text(), exit_code=outcome.exit_code)
+    if outcome.timed_out:
+        data["timed_out"] = True
+    return wrapped("Code executed", data)
+
+
+def setup(app: web.Application) -> None:
+    """Register /run/code with a private directory for snippets, removed at shutdown."""
+    app[CODE_DIR] = Path(tempfile.mkdtemp(prefix="computesdk-daemon-code-"))
+
+    async def on_cleanup(_: web.Application) -> None:
+        shutil.rmtree(app[CODE_DIR], ignore_errors=True)
+
+    app.on_cleanup.append(on_cleanup)
+    app.router.add_post("/run/code", run_code)

@@ -1,0 +1,80 @@
+"""POST /run/command: foreground, background and streamed shell commands."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiohttp import web
+
+from computesdk_daemon.command_spec import CommandSpec, parse_command
+from computesdk_daemon.config import CONFIG
+from computesdk_daemon.errors import ApiError
+from computesdk_daemon.exec_terminals import TERMINALS, follow
+from computesdk_daemon.execution import run_child
+from computesdk_daemon.output import TailBuffer
+from computesdk_daemon.processes import SUPERVISOR, Child, ProcessSupervisor
+from computesdk_daemon.request_body import get_bool, read_object
+from computesdk_daemon.responses import wrapped
+from computesdk_daemon.streaming import STREAMS
+
+# Characters of each stream a foreground command returns (the last ones win).
+FOREGROUND_LIMIT = 32 * 1024 * 1024
+
+
+def spawn_spec(supervisor: ProcessSupervisor, spec: CommandSpec) -> Child:
+    """Start a parsed command; a failure to start is the daemon's (500)."""
+    try:
+        return supervisor.spawn(spec.argv, cwd=spec.cwd, env=spec.env)
+    except OSError as exc:
+        raise ApiError(500, f"could not start the command: {exc.strerror or exc}") from exc
+
+
+async def run_command(request: web.Request) -> web.Response:
+    """POST /run/command {command, cwd?, env?, background?, stream?, timeout?, shell?}."""
+    body = await read_object(request)
+    spec = parse_command(body, request.app[CONFIG].workdir)
+    stream = get_bool(body, "stream")
+    background = get_bool(body, "background")
+    terminals = request.app[TERMINALS]
+    if stream:
+        pending = request.app[STREAMS].create(spec)
+        data: dict[str, Any] = {
+            "command": spec.command,
+            "cmd_id": pending.cmd_id,
+            "channel": pending.channel,
+            "terminal_id": terminals.implicit.id,
+            "status": "pending",
+        }
+        return wrapped("Command created; send command:start on the WebSocket to run it", data)
+    supervisor = request.app[SUPERVISOR]
+    child = spawn_spec(supervisor, spec)
+    if background:
+        record = terminals.implicit.new_command(spec.command)
+        supervisor.track(asyncio.ensure_future(follow(supervisor, child, record, spec.timeout)))
+        data = {
+            "command": spec.command,
+            "terminal_id": record.terminal_id,
+            "cmd_id": record.cmd_id,
+            "status": "running",
+            "stdout": "",
+            "stderr": "",
+        }
+        return wrapped("Command started in the background", data)
+    stdout, stderr = TailBuffer(FOREGROUND_LIMIT), TailBuffer(FOREGROUND_LIMIT)
+    outcome = await run_child(supervisor, child, stdout.write, stderr.write, spec.timeout)
+    data = {
+        "command": spec.command,
+        "stdout": stdout.text(),
+        "stderr": stderr.text(),
+        "exit_code": outcome.exit_code,
+        "duration_ms": outcome.duration_ms,
+    }
+    if outcome.timed_out:
+        data["timed_out"] = True
+    return wrapped("Command timed out" if outcome.timed_out else "Command executed", data)
+
+
+def setup(app: web.Application) -> None:
+    """Register /run/command (needs processes, exec_terminals and streaming set up)."""
+    app.router.add_post("/run/command", run_command)

@@ -1,0 +1,62 @@
+"""Liveness, readiness and sandbox information."""
+
+from __future__ import annotations
+
+import datetime as dt
+from importlib import metadata
+
+from aiohttp import web
+from computesdk_core.wire import format_datetime
+
+from computesdk_daemon.auth import public
+from computesdk_daemon.config import CONFIG
+from computesdk_daemon.lifetime import LIFETIME
+from computesdk_daemon.responses import flat, wrapped
+
+
+def daemon_version() -> str:
+    """The installed computesdk-daemon version."""
+    try:
+        return metadata.version("computesdk-daemon")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+@public
+async def health(_: web.Request) -> web.Response:
+    """GET /health: the daemon answers."""
+    return flat({"status": "ok", "timestamp": format_datetime(dt.datetime.now(dt.timezone.utc))})
+
+
+@public
+async def ready(_: web.Request) -> web.Response:
+    """GET /ready: managed servers and overlays are up (none exist yet)."""
+    return flat({"ready": True, "servers": [], "overlays": []})
+
+
+async def info(request: web.Request) -> web.Response:
+    """GET /info: what this sandbox is and how long it lives."""
+    config = request.app[CONFIG]
+    lifetime = request.app[LIFETIME]
+    expires_at = lifetime.expires_at
+    data = {
+        "auth_enabled": True,
+        "main_subdomain": config.sandbox_id or "main",
+        "sandbox_count": 1,
+        "sandbox_url": f"{request.scheme}://{request.host}",
+        "version": daemon_version(),
+        "status": "running",
+        "sandbox_id": config.sandbox_id,
+        "created_at": format_datetime(config.created_at),
+        "timeout": lifetime.timeout,
+        "expires_at": format_datetime(expires_at) if expires_at else None,
+        "metadata": config.metadata,
+    }
+    return wrapped("Sandbox information", data)
+
+
+def setup(app: web.Application) -> None:
+    """Register the health and info routes."""
+    app.router.add_get("/health", health)
+    app.router.add_get("/ready", ready)
+    app.router.add_get("/info", info)
