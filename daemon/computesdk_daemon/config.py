@@ -6,12 +6,13 @@ import argparse
 import datetime as dt
 import json
 import os
-from collections.abc import MutableMapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+
 from computesdk_core.secrets import Secret
 
 TOKEN_ENV = "COMPUTESDK_ACCESS_TOKEN"
@@ -53,10 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def load_config(argv: Sequence[str] | None, environ: MutableMapping[str, str]) -> DaemonConfig:
-    """Read the settings, and take the token out of ``environ`` so no command inherits it."""
+def load_config(argv: Sequence[str] | None, environ: Mapping[str, str], token: str | None) -> DaemonConfig:
+    """Read the settings; ``token`` was taken out of the environment by the caller."""
     args = build_parser().parse_args(argv)
-    token = environ.pop(TOKEN_ENV, "")
     if not token:
         raise ConfigError(f"{TOKEN_ENV} is not set: the daemon refuses to start without an access token")
     workdir = Path(args.workdir or os.getcwd()).resolve()

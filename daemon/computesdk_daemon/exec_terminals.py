@@ -12,13 +12,13 @@ import secrets
 from typing import Any
 
 from aiohttp import web
-from computesdk_core.wire import format_datetime
 
+from computesdk_core.wire import format_datetime
+from computesdk_daemon.errors import ApiError
 from computesdk_daemon.execution import Outcome, run_child
 from computesdk_daemon.output import TailBuffer, TextSink
 from computesdk_daemon.processes import Child, ProcessSupervisor
 from computesdk_daemon.request_body import parse_seconds
-from computesdk_daemon.errors import ApiError
 from computesdk_daemon.responses import wrapped
 
 # Characters of each stream a tracked command keeps: a chatty process cannot eat memory.

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+
 from computesdk_core.protocol import decode_file_path
 from computesdk_core.wire import format_datetime
-
 from computesdk_daemon.config import CONFIG
 from computesdk_daemon.errors import ApiError
 from computesdk_daemon.request_body import get_str, read_object, require_str

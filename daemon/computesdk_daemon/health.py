@@ -6,8 +6,8 @@ import datetime as dt
 from importlib import metadata
 
 from aiohttp import web
-from computesdk_core.wire import format_datetime
 
+from computesdk_core.wire import format_datetime
 from computesdk_daemon.auth import public
 from computesdk_daemon.config import CONFIG
 from computesdk_daemon.lifetime import LIFETIME

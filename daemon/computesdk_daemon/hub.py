@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from aiohttp import web
+
 from computesdk_core.protocol import Message
 from computesdk_core.protocol.messages import encode_message
 

@@ -7,8 +7,8 @@ import datetime as dt
 import logging
 
 from aiohttp import web
-from computesdk_core.wire import format_datetime
 
+from computesdk_core.wire import format_datetime
 from computesdk_daemon.config import CONFIG
 from computesdk_daemon.errors import ApiError
 from computesdk_daemon.request_body import get_seconds, read_object

@@ -53,6 +53,11 @@ def kill_group(pgid: int, sig: int = signal.SIGKILL) -> None:
         os.killpg(pgid, sig)
 
 
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 class Pipe:
     """The non-blocking read end of a child's output (a pipe, later also a PTY master).
 
@@ -79,7 +84,7 @@ class Pipe:
                     return b""
                 raise
             ready: asyncio.Future[None] = loop.create_future()
-            loop.add_reader(self.fd, lambda: ready.done() or ready.set_result(None))
+            loop.add_reader(self.fd, _resolve, ready)
             try:
                 await ready
             finally:
@@ -181,7 +186,7 @@ class ProcessSupervisor:
             if target == subprocess.PIPE:
                 read_ends[name], write_ends[name] = os.pipe()
         try:
-            popen = subprocess.Popen(  # noqa: S603 - running user commands is the daemon's job
+            popen = subprocess.Popen(
                 list(argv),
                 cwd=cwd,
                 env=env,
@@ -260,10 +265,14 @@ class ProcessSupervisor:
         """Kill everything, wait (at most ``grace`` seconds) for the leaders, stop reaping."""
         self._closed = True
         self.kill_all()
-        pending = [future for future in self._exits.values() if not future.done()]
-        if pending:
-            await asyncio.wait(pending, timeout=grace)
-        self.reap()
+        # Reap the members too (they are re-parented here), so none is left a zombie.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        while True:
+            self.reap()
+            if not self._groups or loop.time() >= deadline:
+                break
+            await asyncio.sleep(0.02)
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:

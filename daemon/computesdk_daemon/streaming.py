@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from computesdk_core.protocol import Message
 
+from computesdk_core.protocol import Message
 from computesdk_daemon.command_spec import CommandSpec
 from computesdk_daemon.errors import ApiError
 from computesdk_daemon.exec_terminals import TERMINALS, CommandRecord, follow, new_command_id

@@ -6,8 +6,8 @@ import logging
 
 import aiohttp
 from aiohttp import web
-from computesdk_core.protocol import Message, decode_message
 
+from computesdk_core.protocol import decode_message
 from computesdk_daemon.errors import ApiError
 from computesdk_daemon.hub import HUB, ChannelHub, Connection, Mode
 
