@@ -7,7 +7,7 @@ import codecs
 from collections import deque
 from collections.abc import Awaitable, Callable
 
-from computesdk_daemon.processes import Pipe
+from computesdk_daemon.pipes import Pipe
 
 CHUNK_SIZE = 64 * 1024
 
