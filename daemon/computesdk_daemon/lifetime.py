@@ -32,7 +32,8 @@ class Lifetime:
         """The whole lifetime in seconds (the configured one plus extensions), or None."""
         if self.expires_at is None:
             return None
-        return round((self.expires_at - self.created_at).total_seconds(), 3)
+        seconds = round((self.expires_at - self.created_at).total_seconds(), 3)
+        return int(seconds) if seconds.is_integer() else seconds
 
     def start(self) -> None:
         """Arm the deadline on the running loop."""

@@ -20,6 +20,11 @@ from computesdk_daemon.processes import SUPERVISOR, Child
 PENDING_TTL = 60.0
 
 
+def channel_of(cmd_id: str) -> str:
+    """The WebSocket channel a streamed command's messages go to."""
+    return f"command:{cmd_id}"
+
+
 @dataclass
 class PendingStream:
     """A streamed command waiting for its ``command:start``."""
@@ -41,20 +46,30 @@ class StreamRegistry:
         """Register a command to start later; its output will go to the returned channel."""
         cmd_id = new_command_id()
         expiry = asyncio.get_running_loop().call_later(PENDING_TTL, self._pending.pop, cmd_id, None)
-        pending = PendingStream(cmd_id, f"command:{cmd_id}", spec, expiry)
+        pending = PendingStream(cmd_id, channel_of(cmd_id), spec, expiry)
         self._pending[cmd_id] = pending
         return pending
 
     async def on_start(self, connection: Connection, message: Message) -> None:
-        """``command:start {cmd_id}`` from a client subscribed to the command's channel."""
+        """``command:start {cmd_id}`` from a client subscribed to the command's channel.
+
+        A start that cannot be honoured is answered with ``command:error {cmd_id, error}`` on
+        the command's channel, so a client waiting for that command hears about it.
+        """
         cmd_id = message.data.get("cmd_id") if isinstance(message.data, dict) else None
         if not isinstance(cmd_id, str) or not cmd_id:
             raise ApiError(400, "command:start needs a 'cmd_id'")
         pending = self._pending.get(cmd_id)
+        channel = pending.channel if pending else channel_of(cmd_id)
         if pending is None:
-            raise ApiError(404, f"no pending command {cmd_id} (unknown, expired or already started)")
-        if pending.channel not in connection.channels:
-            raise ApiError(400, f"subscribe to {pending.channel} before starting {cmd_id}")
+            problem = f"no pending command {cmd_id} (unknown, expired or already started)"
+        elif channel not in connection.channels:
+            problem = f"subscribe to {channel} before starting {cmd_id}"
+        else:
+            problem = None
+        if problem is not None or pending is None:
+            await connection.send(Message("command:error", channel, {"cmd_id": cmd_id, "error": problem}))
+            return
         del self._pending[cmd_id]
         pending.expiry.cancel()
         spec = pending.spec
@@ -63,7 +78,10 @@ class StreamRegistry:
         try:
             child = supervisor.spawn(spec.argv, cwd=spec.cwd, env=spec.env)
         except OSError as exc:
-            raise ApiError(500, f"could not start the command: {exc.strerror or exc}") from exc
+            error = f"could not start the command: {exc.strerror or exc}"
+            data = {"terminal_id": terminal.id, "cmd_id": cmd_id, "error": error}
+            await self._app[HUB].publish(channel, "command:error", data)
+            return
         record = terminal.new_command(spec.command, cmd_id)
         supervisor.track(asyncio.ensure_future(self._run(connection, child, record, pending)))
 

@@ -98,9 +98,14 @@ def test_start_requires_subscription_and_a_known_command(daemon: DaemonProcess) 
     try:
         socket.send("command:start", data={"cmd_id": data["cmd_id"]})
         not_subscribed = socket.receive()
-        assert not_subscribed.type == "error"
-        assert data["channel"] in not_subscribed.data["message"]
+        assert not_subscribed.type == "command:error"
+        assert not_subscribed.channel == data["channel"]
+        assert not_subscribed.data["cmd_id"] == data["cmd_id"]
+        assert "subscribe" in not_subscribed.data["error"]
         socket.send("command:start", data={"cmd_id": "cmd_unknown"})
+        unknown = socket.receive()
+        assert (unknown.type, unknown.data["cmd_id"]) == ("command:error", "cmd_unknown")
+        socket.send("command:start", data={})
         assert socket.receive().type == "error"
         # The refusal left the command pending: a subscribed client can still start it.
         socket.send("subscribe", data["channel"])
@@ -108,7 +113,7 @@ def test_start_requires_subscription_and_a_known_command(daemon: DaemonProcess) 
         _, exit_message = collect(socket, data["cmd_id"])
         assert exit_message.data["exit_code"] == 0
         socket.send("command:start", data={"cmd_id": data["cmd_id"]})
-        assert socket.receive().type == "error", "a command may start only once"
+        assert socket.receive().type == "command:error", "a command may start only once"
     finally:
         socket.close()
 
