@@ -21,8 +21,8 @@ import os
 import shlex
 import shutil
 import stat
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import attrs
 

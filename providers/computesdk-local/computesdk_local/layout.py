@@ -6,8 +6,8 @@ import hashlib
 import os
 import re
 import secrets
-import stat
 import shutil
+import stat
 from pathlib import Path
 
 import attrs
@@ -74,18 +74,65 @@ class SandboxDir:
         """The sandbox id (the directory's name)."""
         return self.path.name
 
-    record = property(lambda self: self.path / "record.json", doc="The registry record (JSON).")
-    token = property(lambda self: self.path / "token", doc="The daemon's access token (mode 0600).")
-    lock = property(lambda self: self.path / "lock", doc="Held (flock) while the sandbox is created or destroyed.")
-    log = property(lambda self: self.path / "daemon.log", doc="stdout and stderr of the sandbox's processes.")
-    info = property(lambda self: self.path / "bwrap-info.json", doc="What bubblewrap reports (--info-fd).")
-    launch_script = property(lambda self: self.path / "launch.sh", doc="The generated mount-and-exec script.")
-    ipc = property(lambda self: self.path / "ipc", doc="Shared with the daemon: its ready file.")
-    ready = property(lambda self: self.path / "ipc" / "ready.json", doc="The daemon's ready file (host path).")
-    forward_ready = property(lambda self: self.path / "forward.json", doc="The port forwarder's ready file.")
-    fs = property(lambda self: self.path / "fs", doc="Everything the sandbox sees as its file system.")
-    root = property(lambda self: self.path / "fs" / "root", doc="The sandbox's ``/``.")
-    plain_root = property(lambda self: self.path / "root-dir", doc="Working directory with isolation 'none'.")
+    @property
+    def record(self) -> Path:
+        """The registry record (JSON)."""
+        return self.path / "record.json"
+
+    @property
+    def token(self) -> Path:
+        """The daemon's access token (mode 0600)."""
+        return self.path / "token"
+
+    @property
+    def lock(self) -> Path:
+        """Held (flock) while the sandbox is created or destroyed."""
+        return self.path / "lock"
+
+    @property
+    def log(self) -> Path:
+        """stdout and stderr of the sandbox's processes."""
+        return self.path / "daemon.log"
+
+    @property
+    def info(self) -> Path:
+        """What bubblewrap reports (--info-fd)."""
+        return self.path / "bwrap-info.json"
+
+    @property
+    def launch_script(self) -> Path:
+        """The generated mount-and-exec script."""
+        return self.path / "launch.sh"
+
+    @property
+    def ipc(self) -> Path:
+        """Shared with the daemon: its ready file."""
+        return self.path / "ipc"
+
+    @property
+    def ready(self) -> Path:
+        """The daemon's ready file (host path)."""
+        return self.path / "ipc" / "ready.json"
+
+    @property
+    def forward_ready(self) -> Path:
+        """The port forwarder's ready file."""
+        return self.path / "forward.json"
+
+    @property
+    def fs(self) -> Path:
+        """Everything the sandbox sees as its file system."""
+        return self.path / "fs"
+
+    @property
+    def root(self) -> Path:
+        """The sandbox's ``/``."""
+        return self.path / "fs" / "root"
+
+    @property
+    def plain_root(self) -> Path:
+        """Working directory with isolation 'none'."""
+        return self.path / "root-dir"
 
     def upper(self, name: str) -> Path:
         """The overlay upper layer of host system directory ``/name``."""

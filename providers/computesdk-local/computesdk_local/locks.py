@@ -10,8 +10,8 @@ import contextlib
 import fcntl
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from computesdk_core.errors import OperationTimeoutError
 

@@ -7,7 +7,8 @@ everything else over that endpoint.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from computesdk_core.errors import UnsupportedFeatureError, ValidationError
 from computesdk_core.hookspecs import hookimpl

@@ -92,7 +92,7 @@ def serve(listener: socket.socket, target_port: int, owner: ProcessRef) -> None:
     while owner.alive():
         try:
             client, _address = listener.accept()
-        except socket.timeout:
+        except TimeoutError:
             continue
         client.settimeout(None)
         number += 1

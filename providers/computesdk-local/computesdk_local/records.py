@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import attrs
 
@@ -62,10 +63,10 @@ class LocalRecord:
 
     @classmethod
     def from_json(cls, text: str) -> LocalRecord:
-        """Parse ``record.json``; raises ValueError (or KeyError/TypeError) for a malformed one."""
+        """Parse ``record.json``; raises ValueError or TypeError for a malformed one."""
         data = json.loads(text)
         if not isinstance(data, dict):
-            raise ValueError("record is not a JSON object")
+            raise TypeError("record is not a JSON object")
         return cls(**data)
 
     def processes(self) -> list[ProcessRef]:

@@ -19,8 +19,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from computesdk_core.errors import (
     ComputeSDKError,
@@ -470,9 +471,10 @@ def _envs(envs: Mapping[str, str]) -> dict[str, str]:
 
 def _metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
     try:
-        return json.loads(json.dumps(dict(metadata)))
+        copy: dict[str, Any] = json.loads(json.dumps(dict(metadata)))
     except (TypeError, ValueError) as exc:
         raise ValidationError(f"local: metadata must be JSON-serialisable: {exc}") from None
+    return copy
 
 
 def _reported_expiry(data: Mapping[str, Any]) -> dt.datetime | None:

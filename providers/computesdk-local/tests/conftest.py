@@ -6,14 +6,15 @@ daemon over HTTP, so that they hold without the rest of the library.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 import pytest
+from computesdk_local import plugin
 from local_helpers import TEST_TIMEOUT
 
 from computesdk_core.types import CreateOptions, SandboxRecord
-from computesdk_local import plugin
 
 
 @pytest.fixture

@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from local_helpers import Ctx
-
-from computesdk_core.errors import ConfigurationError, UnsupportedFeatureError, ValidationError
-from computesdk_core.types import CreateOptions, SandboxRecord
 from computesdk_local import plugin
 from computesdk_local.config import default_home
 from computesdk_local.layout import is_valid_sandbox_id, new_sandbox_id
 from computesdk_local.records import LocalSandbox
+from local_helpers import Ctx
+
+from computesdk_core.errors import ConfigurationError, UnsupportedFeatureError, ValidationError
+from computesdk_core.types import CreateOptions, SandboxRecord
 
 
 def test_defaults_come_from_the_environment_then_the_platform() -> None:

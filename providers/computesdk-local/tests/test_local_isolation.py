@@ -8,16 +8,17 @@ import secrets
 import socket
 import subprocess
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import requests
+from computesdk_local import plugin
 from conftest import Create
 from local_helpers import Ctx, eventually, needs_bwrap, ok, run
 
 from computesdk_core.types import SandboxRecord
-from computesdk_local import plugin
 
 pytestmark = [needs_bwrap, pytest.mark.timeout(120)]
 
@@ -118,7 +119,7 @@ def test_server_inside_is_reachable_from_the_host(create: Create, config: dict[s
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
 
