@@ -6,13 +6,13 @@ daemon over HTTP, so that they hold without the rest of the library.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 from computesdk_local import plugin
-from local_helpers import TEST_TIMEOUT
+from local_helpers import TEST_TIMEOUT, Create
 
 from computesdk_core.types import CreateOptions, SandboxRecord
 
@@ -27,9 +27,6 @@ def home(tmp_path: Path) -> Path:
 def config(home: Path) -> dict[str, Any]:
     """The provider's config with the test's state directory."""
     return dict(plugin.provider_config(options={"home": str(home)}, environ={}))
-
-
-Create = Callable[..., SandboxRecord]
 
 
 @pytest.fixture

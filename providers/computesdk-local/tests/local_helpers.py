@@ -14,6 +14,8 @@ import requests
 from computesdk_core.types import SandboxRecord
 
 needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap (bwrap) is not installed")
+# The ``create`` fixture: keyword arguments of CreateOptions (and ``cfg``) -> the new sandbox's record.
+Create = Callable[..., SandboxRecord]
 # Lifetime of every test sandbox, so that a crashed run leaves nothing behind for long.
 TEST_TIMEOUT = 300.0
 

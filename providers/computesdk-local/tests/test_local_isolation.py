@@ -15,8 +15,7 @@ from typing import Any
 import pytest
 import requests
 from computesdk_local import plugin
-from conftest import Create
-from local_helpers import Ctx, eventually, needs_bwrap, ok, run
+from local_helpers import Create, Ctx, eventually, needs_bwrap, ok, run
 
 from computesdk_core.types import SandboxRecord
 

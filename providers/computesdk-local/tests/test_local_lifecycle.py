@@ -19,8 +19,7 @@ from computesdk_local import plugin
 from computesdk_local.layout import SandboxDir
 from computesdk_local.procs import ProcessRef, descendants
 from computesdk_local.records import load
-from conftest import Create
-from local_helpers import eventually, healthy, needs_bwrap, ok, run
+from local_helpers import Create, eventually, healthy, needs_bwrap, ok, run
 
 from computesdk_core.errors import ProviderAPIError, SandboxNotFoundError
 from computesdk_core.types import CreateOptions
