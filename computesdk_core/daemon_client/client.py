@@ -66,19 +66,9 @@ class DaemonClient:
         if options.background:
             self._post_command({**body, "background": True}, timeout="default")
             return CommandResult(stdout="", stderr="", exit_code=0, duration_ms=0)
-        if options.on_stdout or options.on_stderr:
-            return self._stream_command(command, body, options)
-        read_timeout = None if options.timeout is None else options.timeout + TIMEOUT_GRACE
-        data = self._post_command(body, timeout=read_timeout)
-        result = CommandResult(
-            stdout=data.get("stdout") or "",
-            stderr=data.get("stderr") or "",
-            exit_code=int(data.get("exit_code") or 0),
-            duration_ms=int(data.get("duration_ms") or 0),
-        )
-        if data.get("timed_out"):
-            raise _timeout_error(command, options.timeout, result.stdout, result.stderr)
-        return result
+        # Foreground commands always stream over the WebSocket: output of any size arrives
+        # whole (the daemon keeps only a bounded tail), and a daemon that dies is noticed at once.
+        return self._stream_command(command, body, options)
 
     def _post_command(self, body: dict[str, Any], timeout: Any) -> dict[str, Any]:
         try:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import itertools
 import logging
+import socket
 import threading
+import weakref
 from typing import Callable
 from urllib.parse import urlencode
 
@@ -75,8 +77,9 @@ class SandboxSocket:
             # Reads block until a frame comes; close() unblocks them.
             ws.settimeout(None)
             self._ws = ws
+            # The thread holds the socket weakly, so dropping every reference to it ends the thread.
             self._reader = threading.Thread(
-                target=self._read_loop, args=(ws,), daemon=True,
+                target=_read_loop, args=(weakref.ref(self), ws), daemon=True,
                 name=f"computesdk-ws-reader-{self._name}-{next(_serial)}",
             )
             self._reader.start()
@@ -126,32 +129,19 @@ class SandboxSocket:
         except (OSError, websocket.WebSocketException) as exc:
             raise errors.ConnectionLostError(f"the sandbox's WebSocket broke ({type(exc).__name__})") from None
 
-    def _read_loop(self, ws: websocket.WebSocket) -> None:
-        try:
-            while True:
-                try:
-                    opcode, payload = ws.recv_data()
-                except (OSError, websocket.WebSocketException):
-                    return
-                if opcode == websocket.ABNF.OPCODE_CLOSE:
-                    return
-                frame: bytes | str = payload.decode() if opcode == websocket.ABNF.OPCODE_TEXT else payload
-                try:
-                    message = decode_message(frame)
-                except (FrameError, UnicodeDecodeError) as exc:
-                    log.warning("dropped a malformed frame from the daemon: %s", exc)
-                    continue
-                with self._lock:
-                    sinks = list(self._sinks.get(message.channel, ()))
-                for sink in sinks:
-                    sink(message)
-        finally:
-            with self._lock:
-                if self._ws is ws:
-                    self._ws = None
-                every = [sink for sinks in self._sinks.values() for sink in sinks]
-            for sink in every:
-                sink(DISCONNECTED)
+    def _route(self, message: Message) -> None:
+        with self._lock:
+            sinks = list(self._sinks.get(message.channel, ()))
+        for sink in sinks:
+            sink(message)
+
+    def _lost(self, ws: websocket.WebSocket) -> None:
+        with self._lock:
+            if self._ws is ws:
+                self._ws = None
+            every = [sink for sinks in self._sinks.values() for sink in sinks]
+        for sink in every:
+            sink(DISCONNECTED)
 
     def close(self) -> None:
         """Close the socket and wait (bounded) for the reader thread to end; idempotent."""
@@ -161,13 +151,60 @@ class SandboxSocket:
             reader, self._reader = self._reader, None
         if ws is not None:
             try:
-                ws.close(timeout=1)
+                with self._send_lock:
+                    ws.send_close()
             except (OSError, websocket.WebSocketException):
                 pass
-            # A close handshake the daemon never answers must not keep the reader alive.
+        own_thread = reader is threading.current_thread()
+        if reader is not None and not own_thread:
+            # The daemon answers the close frame and the reader sees it and returns.
+            reader.join(timeout=2)
+        if ws is not None:
+            _hard_close(ws)
+        if reader is not None and not own_thread:
+            reader.join(timeout=2)
+
+    def __del__(self) -> None:
+        ws = self._ws
+        if ws is not None:
+            _hard_close(ws)
+
+
+def _hard_close(ws: websocket.WebSocket) -> None:
+    """Close the TCP socket in a way that also wakes a thread blocked reading it."""
+    try:
+        if ws.sock is not None:
+            ws.sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    try:
+        ws.shutdown()
+    except (OSError, websocket.WebSocketException):
+        pass
+
+
+def _read_loop(owner: weakref.ref[SandboxSocket], ws: websocket.WebSocket) -> None:
+    """Read frames until the socket ends, routing each to the owner's sinks."""
+    try:
+        while True:
             try:
-                ws.shutdown()
+                opcode, payload = ws.recv_data()
             except (OSError, websocket.WebSocketException):
-                pass
-        if reader is not None and reader is not threading.current_thread():
-            reader.join(timeout=5)
+                return
+            if opcode == websocket.ABNF.OPCODE_CLOSE:
+                return
+            frame: bytes | str = payload.decode() if opcode == websocket.ABNF.OPCODE_TEXT else payload
+            try:
+                message = decode_message(frame)
+            except (FrameError, UnicodeDecodeError) as exc:
+                log.warning("dropped a malformed frame from the daemon: %s", exc)
+                continue
+            sock = owner()
+            if sock is None:
+                return
+            sock._route(message)
+            del sock
+    finally:
+        sock = owner()
+        if sock is not None:
+            sock._lost(ws)

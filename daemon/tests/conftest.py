@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from daemon_harness import DaemonProcess
+from computesdk_daemon.testing import DaemonProcess
 
 
 @pytest.fixture(scope="module")

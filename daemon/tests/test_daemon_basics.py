@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pytest
 import requests
 import websocket
-from daemon_harness import HTTP_TIMEOUT, DaemonProcess
+from computesdk_daemon.testing import HTTP_TIMEOUT, DaemonProcess
 
 from computesdk_core.wire import parse_datetime
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from daemon_harness import DaemonProcess
+from computesdk_daemon.testing import DaemonProcess
 
 
 def run_code(daemon: DaemonProcess, code: str, **options: object) -> dict[str, object]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from daemon_harness import DaemonProcess, pid_alive, wait_until_dead
+from computesdk_daemon.testing import DaemonProcess, pid_alive, wait_until_dead
 
 from computesdk_core.wire import parse_datetime
 

@@ -6,7 +6,7 @@ import base64
 import datetime as dt
 from pathlib import Path
 
-from daemon_harness import DaemonProcess
+from computesdk_daemon.testing import DaemonProcess
 
 from computesdk_core.protocol import encode_file_path
 from computesdk_core.wire import parse_datetime

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 
 import pytest
-from daemon_harness import DaemonProcess, wait_until_dead
+from computesdk_daemon.testing import DaemonProcess, wait_until_dead
 
 from computesdk_core.wire import parse_datetime
 

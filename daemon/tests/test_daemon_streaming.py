@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from daemon_harness import DaemonProcess, DaemonSocket, wait_until_dead
+from computesdk_daemon.testing import DaemonProcess, DaemonSocket, wait_until_dead
 
 from computesdk_core.protocol import Message
 

@@ -1,4 +1,7 @@
-"""Starting the real daemon as a subprocess, and talking to it as a client does."""
+"""Test helpers: the real daemon started as a subprocess on a loopback port, and a client socket.
+
+Used by the daemon's own tests and by any package that needs a real daemon in its tests.
+"""
 
 from __future__ import annotations
 
