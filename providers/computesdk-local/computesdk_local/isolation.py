@@ -57,11 +57,12 @@ _INSTALL_HINT = (
 
 @attrs.frozen
 class Launch:
-    """A process to start: its argv, its environment and its working directory."""
+    """A process to start: its argv, its environment, its working directory and what to feed its stdin."""
 
     argv: list[str]
     env: dict[str, str] = attrs.field(repr=False)
     cwd: str
+    stdin: bytes = attrs.field(default=b"", repr=False)
 
 
 @attrs.frozen
@@ -89,10 +90,25 @@ def find_tools() -> Tools:
     return Tools(bwrap=bwrap, unshare=str(found["unshare"]), mount=str(found["mount"]), sh=str(found["sh"]))
 
 
+# Runs ``computesdk_daemon`` as ``python -m`` would, with the access token read from stdin: passed
+# in the environment, it would also sit in the environment block of bubblewrap's init process,
+# which the sandbox's commands can read through /proc/1/environ.
+DAEMON_BOOTSTRAP = (
+    "import os, runpy, sys; "
+    "token = sys.stdin.buffer.read().decode(); "
+    "devnull = os.open(os.devnull, os.O_RDONLY); os.dup2(devnull, 0); os.close(devnull); "
+    "os.environ['COMPUTESDK_ACCESS_TOKEN'] = token; del token; "
+    "runpy.run_module('computesdk_daemon', run_name='__main__', alter_sys=True)"
+)
+
+
 def daemon_command(python: str, workdir: str, timeout: float, ready_file: str) -> list[str]:
-    """The daemon's command line (``-I``: the daemon ignores PYTHON* variables and the working directory)."""
+    """The daemon's command line; the access token goes to its stdin (see ``DAEMON_BOOTSTRAP``).
+
+    ``-I``: the daemon ignores PYTHON* variables and does not import from its working directory.
+    """
     return [
-        python, "-I", "-m", "computesdk_daemon", "--host", "127.0.0.1", "--port", "0",
+        python, "-I", "-c", DAEMON_BOOTSTRAP, "--host", "127.0.0.1", "--port", "0",
         "--workdir", workdir, "--timeout", format_seconds(timeout), "--ready-file", ready_file,
     ]
 
@@ -109,12 +125,12 @@ def sandbox_env(extra: dict[str, str], home: str) -> dict[str, str]:
     return env
 
 
-def plain_launch(directory: SandboxDir, python: str, timeout: float, env: dict[str, str]) -> Launch:
+def plain_launch(directory: SandboxDir, python: str, timeout: float, env: dict[str, str], token: str) -> Launch:
     """The daemon as an ordinary host process (isolation "none"): it sees and may change the whole host."""
     workdir = str(directory.plain_root)
     directory.plain_root.mkdir(mode=0o755)
     argv = daemon_command(python, workdir, timeout, str(directory.ready))
-    return Launch(argv=argv, env=env, cwd=workdir)
+    return Launch(argv=argv, env=env, cwd=workdir, stdin=token.encode())
 
 
 def bwrap_launch(
@@ -127,6 +143,7 @@ def bwrap_launch(
     network: str,
     state_home: Path,
     env: dict[str, str],
+    token: str,
 ) -> Launch:
     """Lay out the sandbox's file system and write ``launch.sh``; return how to start it.
 
@@ -190,7 +207,7 @@ def bwrap_launch(
     if unprivileged:
         wrapper += ["--user", "--map-root-user"]
     wrapper += ["--mount", "--propagation", "private", "--", tools.sh, str(directory.launch_script)]
-    return Launch(argv=wrapper, env=env, cwd=str(directory.path))
+    return Launch(argv=wrapper, env=env, cwd=str(directory.path), stdin=token.encode())
 
 
 def read_init_pid(directory: SandboxDir) -> int | None:

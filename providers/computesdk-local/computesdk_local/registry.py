@@ -230,7 +230,6 @@ def _create(state: StateDir, spec: _Spec, name: str | None, namespace: str | Non
 def _start(directory: SandboxDir, record: LocalRecord, spec: _Spec, token: str) -> None:
     home = isolation.WORKDIR if spec.isolation == "bwrap" else str(directory.plain_root)
     env = isolation.sandbox_env(spec.envs, home)
-    env["COMPUTESDK_ACCESS_TOKEN"] = token
     env["COMPUTESDK_SANDBOX_ID"] = directory.id
     env["COMPUTESDK_METADATA"] = json.dumps(spec.metadata)
     directory.ipc.mkdir(exist_ok=True)
@@ -238,10 +237,10 @@ def _start(directory: SandboxDir, record: LocalRecord, spec: _Spec, token: str) 
     if spec.tools is not None:
         launch = isolation.bwrap_launch(
             directory, tools=spec.tools, python_paths=spec.python_paths, python=python, timeout=spec.timeout,
-            network=spec.network, state_home=Path(spec.config["home"]), env=env,
+            network=spec.network, state_home=Path(spec.config["home"]), env=env, token=token,
         )
     else:
-        launch = isolation.plain_launch(directory, python, spec.timeout, env)
+        launch = isolation.plain_launch(directory, python, spec.timeout, env, token)
     deadline = time.monotonic() + CREATE_DEADLINE
     process = _spawn(launch, directory)
     record.launcher = ProcessRef.of(process.pid)
@@ -268,12 +267,22 @@ def _start(directory: SandboxDir, record: LocalRecord, spec: _Spec, token: str) 
 
 
 def _spawn(launch: isolation.Launch, directory: SandboxDir) -> subprocess.Popen[bytes]:
-    # A new session: the sandbox outlives this process and ignores its terminal's signals.
-    with open(directory.log, "ab") as log:
-        process = subprocess.Popen(
-            launch.argv, env=launch.env, cwd=launch.cwd, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-            start_new_session=True, close_fds=True,
-        )
+    # What stdin carries (the token) fits a pipe's buffer: written and closed before the child runs.
+    read_end, write_end = os.pipe()
+    try:
+        with os.fdopen(write_end, "wb") as feed:
+            write_end = -1
+            feed.write(launch.stdin)
+        # A new session: the sandbox outlives this process and ignores its terminal's signals.
+        with open(directory.log, "ab") as log:
+            process = subprocess.Popen(
+                launch.argv, env=launch.env, cwd=launch.cwd, stdin=read_end, stdout=log, stderr=log,
+                start_new_session=True, close_fds=True,
+            )
+    finally:
+        os.close(read_end)
+        if write_end != -1:
+            os.close(write_end)
     with _children_lock:
         _children[process.pid] = process
     return process

@@ -82,6 +82,16 @@ def test_host_secrets_are_not_readable(create: Create, canaries: dict[str, str],
     assert not (core / "x").exists()
 
 
+def test_access_token_is_not_visible_inside(create: Create) -> None:
+    record = create()
+    token = record.native.token
+    seen = ok(record, "cat /proc/[0-9]*/environ /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' '\\n'; env; true")
+    assert "COMPUTESDK_SANDBOX_ID" in seen, "the environment blocks were read"
+    assert token not in seen
+    assert "COMPUTESDK_ACCESS_TOKEN=" not in seen
+    assert token not in ok(record, "cat /run/computesdk/* 2>/dev/null; true")
+
+
 def test_sandbox_has_its_own_pid_namespace_and_no_capabilities(create: Create) -> None:
     record = create()
     pids = ok(record, "ls /proc | grep -E '^[0-9]+$'").split()

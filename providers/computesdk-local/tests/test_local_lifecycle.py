@@ -206,9 +206,8 @@ def test_failed_start_cleans_up_and_shows_the_log(tmp_path: Path, config: dict[s
         textwrap.dedent(
             f"""\
             #!/bin/sh
-            if [ "$2" = "-c" ]; then exec {sys.executable} "$@"; fi
-            echo "daemon exploded on purpose" >&2
-            exit 3
+            case "$*" in *--ready-file*) echo "daemon exploded on purpose" >&2; exit 3;; esac
+            exec {sys.executable} "$@"
             """
         )
     )
