@@ -9,7 +9,7 @@ It measures, on this machine:
   measured in the same run, and their ratio;
 * write and read throughput of a 10 MB file (``write_file`` / ``read_bytes``);
 * the peak growth of the client's resident memory while a command's 50 MB of output stream
-  through ``on_stdout`` (measured in a fresh child process, so earlier steps do not hide it).
+  through ``on_stdout`` (sampled in a fresh child process, so earlier steps do not blur it).
 
 Every sandbox it creates is destroyed at the end, also on Ctrl-C or SIGTERM; each one is also
 created with a short lifetime and a metadata tag, so that even a sandbox caught half-created by
@@ -24,11 +24,11 @@ import argparse
 import json
 import math
 import os
-import resource
 import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from typing import Any, Callable, NoReturn
@@ -43,6 +43,7 @@ FILE_SIZE = 10 * 1024 * 1024
 STREAM_SIZE = 50 * 1024 * 1024
 MB = 1024 * 1024
 CHILD_DEADLINE = 300
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -142,13 +143,46 @@ def measure_stream_in_child(sandbox_id: str) -> dict[str, Any]:
     return json.loads(completed.stdout)
 
 
+class RssSampler:
+    """Samples this process's resident memory every few milliseconds on a named daemon thread.
+
+    Sampling the current RSS (rather than reading the lifetime peak ``ru_maxrss``) keeps a peak
+    reached before the measurement from hiding the growth during it.
+    """
+
+    def __init__(self, interval: float = 0.002) -> None:
+        self.interval = interval
+        self.baseline = self.current()
+        self.peak = self.baseline
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="bench-rss-sampler", daemon=True)
+
+    @staticmethod
+    def current() -> int:
+        """Resident memory of this process now, in bytes (Linux ``/proc/self/statm``)."""
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * PAGE_SIZE
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.peak = max(self.peak, self.current())
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.peak = max(self.peak, self.current())
+
+
 def stream_child(sandbox_id: str) -> None:
     """(In the child process.) Stream 50 MB through ``on_stdout`` and print the RSS growth as JSON."""
     sandbox = compute(provider=PROVIDER).sandbox.get_by_id(sandbox_id)
     if sandbox is None:
         raise SystemExit(f"sandbox {sandbox_id} vanished")
     sandbox.run_command("echo warm", timeout=30, on_stdout=lambda chunk: None)
-    baseline_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     received = {"chars": 0, "chunks": 0}
 
     def count(chunk: str) -> None:
@@ -156,16 +190,16 @@ def stream_child(sandbox_id: str) -> None:
         received["chunks"] += 1
 
     start = time.perf_counter()
-    result = sandbox.run_command(
-        f"head -c {STREAM_SIZE} /dev/zero | tr '\\0' 'a'", timeout=CHILD_DEADLINE - 30, on_stdout=count
-    )
+    with RssSampler() as rss:
+        result = sandbox.run_command(
+            f"head -c {STREAM_SIZE} /dev/zero | tr '\\0' 'a'", timeout=CHILD_DEADLINE - 30, on_stdout=count
+        )
     seconds = time.perf_counter() - start
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     sandbox.close()
     print(
         json.dumps(
             {
-                "growth_mb": (peak_kb - baseline_kb) / 1024,
+                "growth_mb": (rss.peak - rss.baseline) / MB,
                 "streamed_mb": received["chars"] / MB,
                 "result_mb": len(result.stdout) / MB,
                 "chunks": received["chunks"],
