@@ -38,12 +38,13 @@ def locked(path: Path, timeout: float, what: str) -> Iterator[None]:
 
 @contextlib.contextmanager
 def try_locked(path: Path) -> Iterator[bool]:
-    """Try once to lock ``path`` exclusively; yield whether it worked (the lock is held for the block).
+    """Try once to lock ``path`` (created if missing) exclusively; yield whether it worked.
 
-    A missing file yields False: nothing to lock means someone else removed the sandbox.
+    The lock is held for the ``with`` block. A missing directory yields False: someone else
+    removed the sandbox.
     """
     try:
-        fd = os.open(path, os.O_RDWR)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     except FileNotFoundError:
         yield False
         return

@@ -384,12 +384,17 @@ def _live(directory: SandboxDir) -> SandboxRecord | None:
 
 def _clean_if_abandoned(directory: SandboxDir) -> None:
     """Remove a dead or crashed sandbox unless someone holds its lock (creating or destroying it)."""
+    try:
+        # Read before the lock file is made: making it would refresh the directory's mtime.
+        age = time.time() - directory.path.stat().st_mtime
+    except OSError:
+        return
     with contextlib.suppress(OSError, ComputeSDKError), try_locked(directory.lock) as got:
         if not got or not directory.path.is_dir():
             return
         record = load(directory)
         if record is None:
-            if time.time() - directory.path.stat().st_mtime < STALE_AGE:
+            if age < STALE_AGE:
                 return
         elif record.status == RUNNING and all(p.alive() for p in record.processes()):
             return

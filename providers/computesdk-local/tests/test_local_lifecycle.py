@@ -231,3 +231,24 @@ def test_isolation_none_runs_a_plain_process(create: Create, config: dict[str, A
     assert plugin.sandbox_destroy(config=config, sandbox_id=record.sandbox_id)
     assert not any(p.alive() for p in processes)
     assert not directory.exists()
+
+
+def test_leftovers_of_a_crashed_create_are_cleaned_up(create: Create, config: dict[str, Any]) -> None:
+    # A creator that died after starting the processes leaves a "starting" record behind, unlocked.
+    record = create()
+    directory = SandboxDir(record.native.dir)
+    processes = _host_processes(directory.path)
+    saved = json.loads(directory.record.read_text())
+    directory.record.write_text(json.dumps({**saved, "status": "starting"}))
+    # A creator that died before writing any record leaves an empty directory; young ones are kept.
+    sandboxes = Path(config["home"]) / "sandboxes"
+    old, young = sandboxes / "local-00000000000a", sandboxes / "local-00000000000b"
+    old.mkdir()
+    young.mkdir()
+    os.utime(old, (time.time() - 3600, time.time() - 3600))
+
+    assert plugin.sandbox_list(config=config) == []
+
+    assert not any(p.alive() for p in processes)
+    assert not directory.path.exists() and not old.exists()
+    assert young.exists()
