@@ -33,7 +33,8 @@ SCRIPT = textwrap.dedent(
     try:
         reply = requests.post(
             record.native.url + "/run/command",
-            json={"command": "echo made-inside > /app.txt && ls /proc | grep -c '^[0-9]' && ls -A /root | wc -l"},
+            json={"command": "echo made-inside > /app.txt && ls /proc | grep -c '^[0-9]' && ls -A /root | wc -l"
+                            " && mkdir -p /ro/sub && touch /ro/sub/f && chmod 0 /ro/sub && chmod 555 /ro"},
             headers={"Authorization": "Bearer " + record.native.token}, timeout=30,
         ).json()["data"]
         written = [os.path.join(d, "app.txt") for d, _, files in os.walk(record.native.dir) if "app.txt" in files]
@@ -97,4 +98,5 @@ def test_unprivileged_user_gets_an_isolated_sandbox(nobody_python: tuple[str, Pa
     assert len(answer["written"]) == 1 and answer["written"][0].startswith(str(base / "state" / "sandboxes"))
     assert not os.path.exists("/app.txt")
     assert answer["listed"] == [answer["id"]]
+    # Directories left without permissions (like overlayfs's work directory) are removed too.
     assert answer["destroyed"] is True and answer["left"] == []
