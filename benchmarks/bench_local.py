@@ -253,7 +253,9 @@ def _terminate(signum: int, frame: Any) -> NoReturn:
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run the benchmark; return the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=20, help="sandboxes created for the start-up time (>= 20)")
+    parser.add_argument(
+        "--runs", type=int, default=20, help="sandboxes created for the start-up time (>= 20)"
+    )
     parser.add_argument("--iterations", type=int, default=200, help="round trips timed (>= 20)")
     parser.add_argument("--stream-child", metavar="SANDBOX_ID", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
