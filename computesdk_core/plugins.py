@@ -55,11 +55,11 @@ class ProviderHost:
         self.module = module
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
-        # Among trylast hooks pluggy calls the last registered first: the daemon backend answers
-        # before the command-based defaults, and the record-based ones come last.
-        self.pm.register(RecordDefaults(), name="computesdk-record-defaults")
-        self.pm.register(CommandDefaults(self.pm), name="computesdk-command-defaults")
+        # pluggy calls trylast hooks in registration order, after every other: the daemon backend
+        # answers before the command-based defaults.
         self.pm.register(DaemonBackend(), name="computesdk-daemon-backend")
+        self.pm.register(CommandDefaults(self.pm), name="computesdk-command-defaults")
+        self.pm.register(RecordDefaults(), name="computesdk-record-defaults")
         for plugin in extra_plugins:
             self.pm.register(plugin)
         self.pm.register(module, name=name)

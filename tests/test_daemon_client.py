@@ -136,3 +136,44 @@ def test_file_errors_map_to_path_not_found(client: DaemonClient) -> None:
     with pytest.raises(errors.PathNotFoundError):
         client.run_command("pwd", RunOptions(cwd="/no/such/dir"))
     assert client.exists("/no/such/file") is False
+
+
+def test_a_provider_with_a_daemon_gets_files_from_the_daemon_not_from_commands(daemon: DaemonProcess) -> None:
+    """Files and code go to the daemon's endpoints; the provider's own run_command is not used for them."""
+    import types
+
+    from computesdk_core import Compute, SandboxRecord, hookimpl
+    from computesdk_core.plugins import ProviderRegistry
+
+    scripts: list[str] = []
+
+    @hookimpl
+    def sandbox_create(config, options):  # type: ignore[no-untyped-def]
+        return SandboxRecord(sandbox_id="with-daemon")
+
+    @hookimpl
+    def sandbox_destroy(config, sandbox_id):  # type: ignore[no-untyped-def]
+        return True
+
+    @hookimpl
+    def sandbox_daemon(sandbox):  # type: ignore[no-untyped-def]
+        return DaemonEndpoint(daemon.url, daemon.token)
+
+    @hookimpl
+    def sandbox_run_command(sandbox, command, options):  # type: ignore[no-untyped-def]
+        scripts.append(command)
+        return sandbox.daemon().run_command(command, options)
+
+    reg = ProviderRegistry()
+    reg.register("withdaemon", types.SimpleNamespace(
+        sandbox_create=sandbox_create, sandbox_destroy=sandbox_destroy, sandbox_daemon=sandbox_daemon,
+        sandbox_run_command=sandbox_run_command))
+    with Compute(reg, provider="withdaemon").sandbox.create() as sandbox:
+        payload = bytes(range(256)) * 4096
+        sandbox.filesystem.write_file("big.bin", payload)
+        assert sandbox.filesystem.read_bytes("big.bin") == payload
+        assert [entry.name for entry in sandbox.filesystem.readdir(".")] == ["big.bin"]
+        assert sandbox.filesystem.exists("big.bin")
+        sandbox.filesystem.remove("big.bin")
+        assert sandbox.run_code("print(6 * 7)").output == "42\n"
+    assert scripts == [], "file and code calls went through run_command"
