@@ -118,17 +118,24 @@ def format_seconds(seconds: float) -> str:
     return str(int(seconds)) if float(seconds).is_integer() else repr(float(seconds))
 
 
-def sandbox_env(extra: dict[str, str], home: str) -> dict[str, str]:
+def sandbox_env(extra: dict[str, str], home: str, tmpdir: str | None = None) -> dict[str, str]:
     """The clean environment of a sandbox's first process: a fixed base, then the create ``envs``."""
     env = {"PATH": SANDBOX_PATH, "HOME": home, "LANG": "C.UTF-8"}
+    if tmpdir is not None:
+        env["TMPDIR"] = tmpdir
     env.update(extra)
     return env
 
 
 def plain_launch(directory: SandboxDir, python: str, timeout: float, env: dict[str, str], token: str) -> Launch:
-    """The daemon as an ordinary host process (isolation "none"): it sees and may change the whole host."""
+    """The daemon as an ordinary host process (isolation "none"): it sees and may change the whole host.
+
+    ``env`` should point TMPDIR at ``directory.plain_tmp`` (made here), so that temporary files
+    of the daemon and its commands go when the sandbox does.
+    """
     workdir = str(directory.plain_root)
     directory.plain_root.mkdir(mode=0o755)
+    directory.plain_tmp.mkdir(mode=0o700)
     argv = daemon_command(python, workdir, timeout, str(directory.ready))
     return Launch(argv=argv, env=env, cwd=workdir, stdin=token.encode())
 

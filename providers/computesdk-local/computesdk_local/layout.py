@@ -130,6 +130,11 @@ class SandboxDir:
         return self.path / "fs" / "root"
 
     @property
+    def plain_tmp(self) -> Path:
+        """TMPDIR with isolation 'none'."""
+        return self.path / "tmp"
+
+    @property
     def plain_root(self) -> Path:
         """Working directory with isolation 'none'."""
         return self.path / "root-dir"

@@ -229,7 +229,8 @@ def _create(state: StateDir, spec: _Spec, name: str | None, namespace: str | Non
 
 def _start(directory: SandboxDir, record: LocalRecord, spec: _Spec, token: str) -> None:
     home = isolation.WORKDIR if spec.isolation == "bwrap" else str(directory.plain_root)
-    env = isolation.sandbox_env(spec.envs, home)
+    tmpdir = None if spec.isolation == "bwrap" else str(directory.plain_tmp)
+    env = isolation.sandbox_env(spec.envs, home, tmpdir)
     env["COMPUTESDK_SANDBOX_ID"] = directory.id
     env["COMPUTESDK_METADATA"] = json.dumps(spec.metadata)
     directory.ipc.mkdir(exist_ok=True)

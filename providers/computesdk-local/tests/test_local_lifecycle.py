@@ -224,6 +224,7 @@ def test_isolation_none_runs_a_plain_process(create: Create, config: dict[str, A
     assert record.native.isolation == "none"
     assert json.loads((directory / "record.json").read_text())["isolation"] == "none"
     assert ok(record, "pwd").strip() == str(directory / "root-dir")
+    assert ok(record, "python3 -c 'import tempfile; print(tempfile.gettempdir())'").strip() == str(directory / "tmp")
     ok(record, "echo data > made-here.txt")
     assert (directory / "root-dir" / "made-here.txt").read_text() == "data\n"
     processes = _host_processes(directory)
