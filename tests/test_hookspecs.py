@@ -63,3 +63,13 @@ def test_a_plugin_that_fails_to_import_is_reported_by_name(monkeypatch: pytest.M
     with pytest.raises(errors.PluginLoadError, match="'broken'.*no_such_module_xyz"):
         reg.host("broken")
     assert reg.names() == ["broken"]
+
+
+def test_importing_the_core_imports_no_provider_and_no_daemon() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, computesdk_core; from computesdk_core import compute; compute.providers(); "
+            "print(sorted(m for m in sys.modules if m.startswith(('computesdk_local', 'computesdk_daemon', 'aiohttp'))))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr

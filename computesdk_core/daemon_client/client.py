@@ -14,7 +14,7 @@ from computesdk_core.daemon_client.http import DaemonHTTP
 from computesdk_core.daemon_client.websocket import DISCONNECTED, SandboxSocket
 from computesdk_core.protocol import Message, encode_file_path
 from computesdk_core.types import CodeResult, CommandResult, DaemonEndpoint, FileEntry, FileInfo, RunOptions
-from computesdk_core.wire import parse_datetime
+from computesdk_core.wire import structure
 
 # How much longer than a command's own timeout the client waits for the daemon to report it.
 TIMEOUT_GRACE = 15.0
@@ -177,7 +177,7 @@ class DaemonClient:
         """Create or replace a file (parents are created)."""
         body = {"path": path, "content": base64.b64encode(content).decode(), "encoding": "base64"}
         data = self.http.data("POST", "/files", json=body)
-        return _file_info(data["file"])
+        return structure(data["file"], FileInfo)
 
     def readdir(self, path: str) -> list[FileEntry]:
         """List a directory."""
@@ -186,14 +186,11 @@ class DaemonClient:
         except errors.NotFoundError:
             raise errors.PathNotFoundError(f"no such directory in the sandbox: {path}",
                                            status_code=404, provider="daemon", request_id=None) from None
+        infos = [structure(item, FileInfo) for item in data.get("files", [])]
         return [
-            FileEntry(
-                name=item["name"],
-                type="directory" if item.get("is_dir") else "file",
-                size=int(item.get("size") or 0),
-                modified=parse_datetime(item["modified_at"]),
-            )
-            for item in data.get("files", [])
+            FileEntry(name=info.name, type="directory" if info.is_dir else "file", size=info.size,
+                      modified=info.modified_at)
+            for info in infos
         ]
 
     def exists(self, path: str) -> bool:
@@ -217,13 +214,6 @@ class DaemonClient:
     def extend_timeout(self, duration: float) -> dict[str, Any]:
         """Push the daemon's lifetime ``duration`` seconds further."""
         return self.http.data("POST", "/timeout/extend", json={"duration": duration}) or {}
-
-
-def _file_info(item: dict[str, Any]) -> FileInfo:
-    return FileInfo(
-        name=item["name"], path=item["path"], size=int(item.get("size") or 0),
-        is_dir=bool(item.get("is_dir")), modified_at=parse_datetime(item["modified_at"]),
-    )
 
 
 def _timeout_error(command: str, timeout: float | None, stdout: str, stderr: str) -> errors.CommandTimeoutError:
