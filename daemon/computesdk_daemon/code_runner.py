@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import tempfile
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -21,9 +19,6 @@ from computesdk_daemon.output import TailBuffer
 from computesdk_daemon.processes import SUPERVISOR
 from computesdk_daemon.request_body import get_seconds, get_str, read_object, require_str
 from computesdk_daemon.responses import wrapped
-
-CODE_DIR = web.AppKey("code_dir", Path)
-
 
 async def run_code(request: web.Request) -> web.Response:
     """POST /run/code {code, language?, timeout?} -> {output, exit_code, language}."""
@@ -41,10 +36,9 @@ async def run_code(request: web.Request) -> web.Response:
     if program is None:
         data.update(output=f"{language.interpreter}: command not found\n", exit_code=127)
         return wrapped("Interpreter not installed", data)
-    # A file rather than `-c`: no argument-length limit, and tracebacks name a real file.
-    code_dir = request.app[CODE_DIR]
-    code_dir.mkdir(parents=True, exist_ok=True)  # a command may have emptied /tmp
-    fd, script = tempfile.mkstemp(suffix=language.suffix, dir=code_dir)
+    # A file rather than `-c`: no argument-length limit, and tracebacks name a real file. It
+    # lives only while the snippet runs, so a killed daemon leaves nothing behind for long.
+    fd, script = tempfile.mkstemp(prefix=".computesdk-code-", suffix=language.suffix)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(code)
@@ -66,11 +60,5 @@ async def run_code(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
-    """Register /run/code with a private directory for snippets, removed at shutdown."""
-    app[CODE_DIR] = Path(tempfile.mkdtemp(prefix="computesdk-daemon-code-"))
-
-    async def on_cleanup(_: web.Application) -> None:
-        shutil.rmtree(app[CODE_DIR], ignore_errors=True)
-
-    app.on_cleanup.append(on_cleanup)
+    """Register /run/code."""
     app.router.add_post("/run/code", run_code)
