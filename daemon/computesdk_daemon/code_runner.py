@@ -20,6 +20,7 @@ from computesdk_daemon.processes import SUPERVISOR
 from computesdk_daemon.request_body import get_seconds, get_str, read_object, require_str
 from computesdk_daemon.responses import wrapped
 
+
 async def run_code(request: web.Request) -> web.Response:
     """POST /run/code {code, language?, timeout?} -> {output, exit_code, language}."""
     body = await read_object(request)
