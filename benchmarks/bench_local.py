@@ -31,7 +31,8 @@ import sys
 import threading
 import time
 import uuid
-from typing import Any, Callable, NoReturn
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 from computesdk_core import compute
 

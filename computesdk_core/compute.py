@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from computesdk_core import errors
 from computesdk_core.config import ComputeConfig, resolve_options, select_provider

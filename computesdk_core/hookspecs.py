@@ -13,7 +13,8 @@ with ``sandbox.record`` (what the provider returned), ``sandbox.config`` and ``s
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import pluggy
 

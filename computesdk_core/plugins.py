@@ -11,7 +11,8 @@ from __future__ import annotations
 import importlib.metadata
 import logging
 import threading
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import pluggy
 

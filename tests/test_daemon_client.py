@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
+from computesdk_daemon.testing import DaemonProcess, wait_until_dead
 
 from computesdk_core import errors
 from computesdk_core.daemon_client import DaemonClient
 from computesdk_core.types import DaemonEndpoint, RunOptions
-from computesdk_daemon.testing import DaemonProcess, wait_until_dead
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import argparse
 import os
 import shlex
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from computesdk_core import errors
 from computesdk_core.cli.progress import Spinner

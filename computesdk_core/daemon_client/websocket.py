@@ -12,7 +12,7 @@ import logging
 import socket
 import threading
 import weakref
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 import websocket

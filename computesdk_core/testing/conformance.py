@@ -19,7 +19,8 @@ over ``@classmethod``), and any test replaced (e.g. by one that skips with the p
 from __future__ import annotations
 
 import importlib.util
-from typing import Any, ClassVar, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar
 
 import pytest
 

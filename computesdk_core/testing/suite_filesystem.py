@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from typing import Any, Callable, Collection
+from collections.abc import Callable, Collection
+from typing import Any
 
 import pytest
 

@@ -6,7 +6,7 @@ import re
 import threading
 import time
 import uuid
-from typing import Callable, Collection
+from collections.abc import Callable, Collection
 
 import pytest
 
@@ -81,7 +81,7 @@ class ChunkRecorder:
         """The monotonic time at which the joined output first contained ``needle``."""
         with self._lock:
             seen = ""
-            for chunk, at in zip(self.chunks, self.times):
+            for chunk, at in zip(self.chunks, self.times, strict=True):
                 seen += chunk
                 if needle in seen:
                     return at

@@ -58,7 +58,7 @@ async def run_child(
         raise
     duration_ms = int((time.monotonic() - started) * 1000)
     targets = [pump.written() for pump in pumps]
-    await asyncio.gather(*(pump.consume_through(target) for pump, target in zip(pumps, targets)))
+    await asyncio.gather(*(pump.consume_through(target) for pump, target in zip(pumps, targets, strict=True)))
     tasks = [pump.task for pump in pumps]
     if tasks:
         await asyncio.wait(tasks, timeout=DRAIN_GRACE)

@@ -15,7 +15,8 @@ import tempfile
 import threading
 import time
 import uuid
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from computesdk_core import errors
 from computesdk_core.hookspecs import hookimpl
@@ -105,7 +106,7 @@ def sandbox_run_command(sandbox: Any, command: str, options: RunOptions) -> Comm
         for pump in pumps:
             pump.join(timeout=2)
         raise errors.CommandTimeoutError(f"command timed out after {options.timeout} s",
-                                         stdout="".join(out), stderr="".join(err), timeout=options.timeout)
+                                         stdout="".join(out), stderr="".join(err), timeout=options.timeout) from None
     for pump in pumps:
         pump.join(timeout=10)
     return CommandResult("".join(out), "".join(err), code, int((time.monotonic() - started) * 1000))
