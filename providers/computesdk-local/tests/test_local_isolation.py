@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 import requests
 from computesdk_local import plugin
-from local_helpers import Create, Ctx, eventually, needs_bwrap, ok, run
+from local_helpers import Create, Ctx, needs_bwrap, ok, run
 
+from computesdk_core.testing.support import wait_until
 from computesdk_core.types import SandboxRecord
 
 pytestmark = [needs_bwrap, pytest.mark.timeout(120)]
@@ -124,7 +125,7 @@ def test_server_inside_is_reachable_from_the_host(create: Create, config: dict[s
         except requests.RequestException:
             return False
 
-    assert eventually(served, timeout=20)
+    assert wait_until(served, timeout=20)
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):

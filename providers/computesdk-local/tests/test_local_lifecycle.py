@@ -19,9 +19,10 @@ from computesdk_local import plugin
 from computesdk_local.layout import SandboxDir
 from computesdk_local.procs import ProcessRef, descendants
 from computesdk_local.records import load
-from local_helpers import Create, eventually, healthy, needs_bwrap, ok, run
+from local_helpers import Create, healthy, needs_bwrap, ok, run
 
 from computesdk_core.errors import ProviderAPIError, SandboxNotFoundError
+from computesdk_core.testing.support import wait_until
 from computesdk_core.types import CreateOptions
 
 pytestmark = [needs_bwrap, pytest.mark.timeout(120)]
@@ -179,9 +180,9 @@ def test_expired_sandbox_disappears_with_its_processes(create: Create, config: d
     record = create(timeout=2)
     processes = _host_processes(record.native.dir)
     assert plugin.sandbox_get(config=config, sandbox_id=record.sandbox_id) is not None
-    assert eventually(lambda: plugin.sandbox_get(config=config, sandbox_id=record.sandbox_id) is None, timeout=30)
+    assert wait_until(lambda: plugin.sandbox_get(config=config, sandbox_id=record.sandbox_id) is None, timeout=30)
     # The daemon stops answering as it shuts down; its processes exit right after.
-    assert eventually(lambda: not any(p.alive() for p in processes), timeout=10)
+    assert wait_until(lambda: not any(p.alive() for p in processes), timeout=10)
     assert plugin.sandbox_list(config=config) == []
     assert not record.native.dir.exists(), "reading the registry cleans up a dead sandbox"
 
