@@ -99,4 +99,5 @@ def resolve_options(registry: ProviderRegistry, config: ComputeConfig, name: str
                 f"provider {name!r} takes no options, but got: {', '.join(sorted(explicit))}"
             )
         return {}
-    return resolved
+    options: Mapping[str, Any] = resolved
+    return options

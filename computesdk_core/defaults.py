@@ -88,7 +88,9 @@ class CommandDefaults:
         self._pm = pm
 
     def _run(self, sandbox: Any, script: str, timeout: float = _FS_TIMEOUT) -> CommandResult | None:
-        return self._pm.hook.sandbox_run_command(sandbox=sandbox, command=script, options=RunOptions(timeout=timeout))
+        result: CommandResult | None = self._pm.hook.sandbox_run_command(
+            sandbox=sandbox, command=script, options=RunOptions(timeout=timeout))
+        return result
 
     def _checked(self, sandbox: Any, script: str, path: str, action: str) -> CommandResult | None:
         result = self._run(sandbox, script)

@@ -43,8 +43,9 @@ def _message_of(response: requests.Response) -> str:
         return response.text.strip()[:500]
     if isinstance(body, dict):
         for key in ("error", "message", "detail"):
-            if isinstance(body.get(key), str):
-                return body[key]
+            value = body.get(key)
+            if isinstance(value, str):
+                return value
     return response.text.strip()[:500]
 
 

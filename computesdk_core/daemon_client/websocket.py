@@ -178,7 +178,7 @@ def _hard_close(ws: websocket.WebSocket) -> None:
     except OSError:
         pass
     try:
-        ws.shutdown()
+        ws.shutdown()  # type: ignore[no-untyped-call]
     except (OSError, websocket.WebSocketException):
         pass
 

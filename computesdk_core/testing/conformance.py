@@ -142,4 +142,4 @@ class ConformanceSuite(
     @classmethod
     def node_available(cls, sandbox: Any) -> bool:
         """Whether the shared sandbox has a ``node`` executable."""
-        return sandbox.run_command("command -v node", timeout=30).exit_code == 0
+        return bool(sandbox.run_command("command -v node", timeout=30).exit_code == 0)

@@ -113,7 +113,7 @@ class CommandTests:
         assert result.exit_code == 0
 
         def exists(path: str) -> bool:
-            return sandbox.run_command(f"test -e '{path}'", timeout=30).exit_code == 0
+            return bool(sandbox.run_command(f"test -e '{path}'", timeout=30).exit_code == 0)
 
         assert wait_until(lambda: exists(started), timeout=10), "the background command never started"
         assert wait_until(lambda: exists(finished), timeout=15), (

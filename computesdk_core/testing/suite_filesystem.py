@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Callable, Collection
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -25,7 +25,7 @@ MISSING_PATH_OPERATIONS: dict[str, Callable[[Any, str], Any]] = {
 class FilesystemTests:
     """read/write (text and bytes), mkdir, readdir, exists, remove and missing paths."""
 
-    provider: str
+    provider: ClassVar[str]
 
     @pytest.fixture
     def fs(self, sandbox: Any, capabilities: Collection[str]) -> Any:

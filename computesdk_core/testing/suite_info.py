@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Callable, Collection
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import requests
@@ -27,8 +27,8 @@ FEATURE_PROBES: dict[str, Callable[[Any, Any], Any]] = {
 class InfoTests:
     """get_info, supports/capabilities, unsupported features, get_url and extend_timeout."""
 
-    provider: str
-    check_url_reachable: bool
+    provider: ClassVar[str]
+    check_url_reachable: ClassVar[bool]
     create_kwargs: Callable[..., dict[str, Any]]
 
     def test_get_info_describes_the_sandbox(self, sandbox: Any) -> None:

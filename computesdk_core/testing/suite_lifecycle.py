@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -15,7 +15,7 @@ from computesdk_core.testing.support import SHARED_ENVS, unique, wait_until
 class LifecycleTests:
     """create / get_by_id / list / destroy / context manager / close."""
 
-    provider: str
+    provider: ClassVar[str]
     create_kwargs: Callable[..., dict[str, Any]]
 
     def test_create_returns_a_working_sandbox_of_the_provider(self, sandbox: Any) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -13,7 +13,7 @@ from computesdk_core.testing.support import require, unique
 class NamedTests:
     """The (namespace, name) key: same key, same sandbox; other namespace, other sandbox."""
 
-    provider: str
+    provider: ClassVar[str]
     create_kwargs: Callable[..., dict[str, Any]]
 
     @pytest.fixture
