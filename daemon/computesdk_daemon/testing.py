@@ -19,6 +19,7 @@ import requests
 import websocket
 
 from computesdk_core.protocol import Message, decode_message, encode_message
+from computesdk_core.protocol.messages import Mode
 
 START_DEADLINE = 20.0
 STOP_DEADLINE = 10.0
@@ -90,9 +91,10 @@ class DaemonProcess:
         """POST /run/command and return ``data`` (asserting a 200)."""
         response = self.request("POST", "/run/command", json={"command": command, **options})
         assert response.status_code == 200, response.text
-        return response.json()["data"]
+        data: dict[str, Any] = response.json()["data"]
+        return data
 
-    def ws(self, protocol: str = "binary", token: str | None = None) -> DaemonSocket:
+    def ws(self, protocol: Mode = "binary", token: str | None = None) -> DaemonSocket:
         """A WebSocket to /ws."""
         ws_url = self.url.replace("http://", "ws://")
         url = f"{ws_url}/ws?token={token if token is not None else self.token}&protocol={protocol}"
@@ -102,7 +104,7 @@ class DaemonProcess:
 class DaemonSocket:
     """A client WebSocket speaking the daemon protocol in one mode."""
 
-    def __init__(self, ws: websocket.WebSocket, mode: str) -> None:
+    def __init__(self, ws: websocket.WebSocket, mode: Mode) -> None:
         self.ws = ws
         self.mode = mode
 
