@@ -38,8 +38,17 @@ def sandbox_create(config: Mapping[str, Any], options: CreateOptions) -> Sandbox
 
     ``options.timeout`` defaults to 1800 s; ``options.provider_options`` may set ``isolation`` and
     ``network``. For a named sandbox, a live one with the same ``(namespace, name)`` is returned
-    instead of creating a second one.
+    instead of creating a second one. A local sandbox is a view of this machine, so there is
+    no template, image or snapshot to start from: asking for one is refused rather than ignored.
     """
+    for field, feature in (("template_id", "templates"), ("image", "images"), ("snapshot_id", "snapshots")):
+        if getattr(options, field) is not None:
+            raise UnsupportedFeatureError(
+                f"local: sandboxes run this machine's own system and cannot start from a {field}",
+                provider="local", feature=feature,
+            )
+    if options.runtime not in (None, "python", "node"):
+        raise ValidationError(f"local: runtime must be 'python' or 'node', not {options.runtime!r}")
     return registry.create(config, options)
 
 

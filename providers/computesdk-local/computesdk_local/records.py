@@ -53,6 +53,7 @@ class LocalRecord:
     launcher: ProcessRef | None = attrs.field(default=None, converter=_process)
     init: ProcessRef | None = attrs.field(default=None, converter=_process)
     forwarder: ProcessRef | None = attrs.field(default=None, converter=_process)
+    runtime: str = "python"
 
     def to_json(self) -> str:
         """Serialise for ``record.json``."""

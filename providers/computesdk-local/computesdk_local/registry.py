@@ -81,7 +81,7 @@ def create(config: Mapping[str, Any], options: CreateOptions) -> SandboxRecord:
     python_paths = daemon_paths(config["python"])
     state = _state(config)
     state.ensure()
-    spec = _Spec(config, settings, tools, python_paths, timeout, envs, metadata)
+    spec = _Spec(config, settings, tools, python_paths, timeout, envs, metadata, options.runtime or "python")
     if options.name is None:
         return _create(state, spec, None, None)
     namespace = options.namespace or DEFAULT_NAMESPACE
@@ -180,8 +180,10 @@ class _Spec:
         timeout: float,
         envs: dict[str, str],
         metadata: dict[str, Any],
+        runtime: str,
     ) -> None:
         self.config = config
+        self.runtime = runtime
         self.isolation = settings["isolation"]
         self.network = settings["network"]
         self.tools = tools
@@ -206,6 +208,7 @@ def _create(state: StateDir, spec: _Spec, name: str | None, namespace: str | Non
             name=name,
             namespace=namespace,
             metadata=spec.metadata,
+            runtime=spec.runtime,
         )
         token = secrets.token_urlsafe(32)
         Secret(token)  # registers the value, so that error messages never show it
@@ -450,7 +453,7 @@ def _sandbox_record(directory: SandboxDir, record: LocalRecord, token: str) -> S
         network=record.network, expires_at=record.expires_at,
     )
     return SandboxRecord(
-        sandbox_id=record.id, native=handle, status="running", runtime="python", created_at=record.created_at,
+        sandbox_id=record.id, native=handle, status="running", runtime=record.runtime, created_at=record.created_at,
         timeout=record.timeout, metadata=dict(record.metadata), name=record.name, namespace=record.namespace,
     )
 

@@ -69,6 +69,7 @@ def test_local_is_never_detected_from_the_environment() -> None:
         {"envs": {"A=B": "1"}},
         {"envs": {"COMPUTESDK_ACCESS_TOKEN": "mine"}},
         {"metadata": {"when": dt.datetime.now()}},
+        {"runtime": "ruby"},
     ],
 )
 def test_bad_create_options_are_refused_before_anything_starts(
@@ -76,6 +77,16 @@ def test_bad_create_options_are_refused_before_anything_starts(
 ) -> None:
     with pytest.raises(ValidationError):
         plugin.sandbox_create(config=config, options=CreateOptions(**create_options))
+    assert not (home / "sandboxes").exists() or not os.listdir(home / "sandboxes")
+
+
+@pytest.mark.parametrize("field, feature", [("template_id", "templates"), ("image", "images"), ("snapshot_id", "snapshots")])
+def test_templates_images_and_snapshots_are_refused_not_ignored(
+    field: str, feature: str, config: dict[str, Any], home: Path
+) -> None:
+    with pytest.raises(UnsupportedFeatureError, match=field) as caught:
+        plugin.sandbox_create(config=config, options=CreateOptions(**{field: "something"}))
+    assert (caught.value.provider, caught.value.feature) == ("local", feature)
     assert not (home / "sandboxes").exists() or not os.listdir(home / "sandboxes")
 
 

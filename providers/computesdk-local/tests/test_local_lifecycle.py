@@ -54,6 +54,13 @@ def test_create_answers_health_and_destroy_kills_every_process_and_deletes_files
     assert not healthy(handle.url)
 
 
+def test_the_runtime_asked_for_is_kept_across_processes(create: Create, config: dict[str, Any]) -> None:
+    record = create(runtime="node")
+    assert record.runtime == "node"
+    found = plugin.sandbox_get(config=config, sandbox_id=record.sandbox_id)
+    assert found is not None and found.runtime == "node"
+
+
 def test_record_and_token_files(create: Create, config: dict[str, Any]) -> None:
     record = create(metadata={"team": "a"}, envs={"GREETING": "hello"})
     directory = record.native.dir
