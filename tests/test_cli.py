@@ -62,3 +62,38 @@ def test_create_exec_list_destroy() -> None:
 def test_an_uninstalled_provider_is_a_clear_error() -> None:
     done = cli("--provider", "daytona", "list")
     assert done.returncode == 1 and "pip install computesdk-daytona" in done.stderr
+
+
+class _Terminal:
+    """A stream that says it is a terminal and keeps what is written."""
+
+    def __init__(self, tty: bool) -> None:
+        self.text = ""
+        self._tty = tty
+
+    def isatty(self) -> bool:
+        return self._tty
+
+    def write(self, text: str) -> int:
+        self.text += text
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_the_spinner_shows_progress_on_a_terminal_and_nothing_elsewhere() -> None:
+    import threading
+    import time
+
+    from computesdk_core.cli.progress import Spinner
+
+    terminal, pipe = _Terminal(tty=True), _Terminal(tty=False)
+    with Spinner("Creating sandbox", stream=terminal, interval=0.05):
+        time.sleep(0.3)
+    with Spinner("Creating sandbox", stream=pipe):
+        pass
+    assert terminal.text.count("Creating sandbox...") >= 3
+    assert terminal.text.endswith("s\x1b[K\n") and "Creating sandbox: done in" in terminal.text
+    assert pipe.text == ""
+    assert not [t for t in threading.enumerate() if t.name == "computesdk-spinner"]
