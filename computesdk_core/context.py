@@ -28,7 +28,6 @@ class SandboxContext:
         self._daemon: DaemonClient | None = None
         self._daemon_resolved = False
         self._lock = threading.Lock()
-        self._closed = False
 
     def __repr__(self) -> str:
         return f"SandboxContext({self.provider!r}, {self.record.sandbox_id!r})"
@@ -50,9 +49,12 @@ class SandboxContext:
             return self._daemon
 
     def close(self) -> None:
-        """Close the connections this context opened; idempotent."""
+        """Close the connections and threads this context opened; idempotent.
+
+        A later call reopens them, so closing never breaks a handle that is used again.
+        """
         with self._lock:
             daemon, self._daemon = self._daemon, None
-            self._closed = True
+            self._daemon_resolved = False
         if daemon is not None:
             daemon.close()

@@ -177,3 +177,54 @@ def test_a_provider_with_a_daemon_gets_files_from_the_daemon_not_from_commands(d
         sandbox.filesystem.remove("big.bin")
         assert sandbox.run_code("print(6 * 7)").output == "42\n"
     assert scripts == [], "file and code calls went through run_command"
+
+
+def test_closing_a_sandbox_frees_its_threads_and_a_later_call_reopens_them(daemon: DaemonProcess) -> None:
+    import types
+
+    from computesdk_core import Compute, SandboxRecord, hookimpl
+    from computesdk_core.plugins import ProviderRegistry
+
+    @hookimpl
+    def sandbox_get(config, sandbox_id):  # type: ignore[no-untyped-def]
+        return SandboxRecord(sandbox_id=sandbox_id)
+
+    @hookimpl
+    def sandbox_daemon(sandbox):  # type: ignore[no-untyped-def]
+        return DaemonEndpoint(daemon.url, daemon.token)
+
+    reg = ProviderRegistry()
+    reg.register("reopen", types.SimpleNamespace(sandbox_get=sandbox_get, sandbox_daemon=sandbox_daemon))
+    sandbox = Compute(reg, provider="reopen").sandbox.get_by_id("box")
+    assert sandbox is not None
+    before = len(_reader_threads())
+    assert sandbox.run_command("echo one").stdout == "one\n"
+    sandbox.close()
+    assert len(_reader_threads()) == before
+    assert sandbox.run_command("echo two").stdout == "two\n"
+    sandbox.close()
+    sandbox.close()
+    assert len(_reader_threads()) == before
+
+
+def test_the_socket_reconnects_and_resubscribes_after_a_drop(client: DaemonClient) -> None:
+    from computesdk_core.daemon_client.websocket import DISCONNECTED, RECONNECTED
+
+    seen: list[str] = []
+    arrived = threading.Event()
+
+    def sink(message: object) -> None:
+        seen.append(getattr(message, "type", ""))
+        if message is RECONNECTED:
+            arrived.set()
+
+    sock = client.socket
+    sock.subscribe("watch:test", sink)
+    first = sock._ws
+    assert first is not None
+    first.sock.shutdown(2)  # the network drops the connection
+    assert arrived.wait(15), f"no reconnect; saw {seen}"
+    assert seen[:1] == [DISCONNECTED.type]
+    assert sock.connected and sock._ws is not first
+    # The new connection still carries commands.
+    assert client.run_command("echo again", RunOptions()).stdout == "again\n"

@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from computesdk_core import errors
+from computesdk_core.daemon_client.events import Dispatcher
 from computesdk_core.daemon_client.http import DaemonHTTP
 from computesdk_core.daemon_client.websocket import DISCONNECTED, SandboxSocket
 from computesdk_core.protocol import Message, encode_file_path
@@ -30,6 +31,7 @@ class DaemonClient:
         self.endpoint = endpoint
         self.http = DaemonHTTP(endpoint.url, endpoint.token, timeout=timeout)
         self._socket: SandboxSocket | None = None
+        self._dispatcher: Dispatcher | None = None
         self._name = name
         self._lock = threading.Lock()
 
@@ -44,12 +46,23 @@ class DaemonClient:
                 self._socket = SandboxSocket(self.endpoint.url, self.endpoint.token, name=self._name)
             return self._socket
 
+    @property
+    def dispatcher(self) -> Dispatcher:
+        """The thread that runs this sandbox's event handlers, created on first use."""
+        with self._lock:
+            if self._dispatcher is None:
+                self._dispatcher = Dispatcher(self._name)
+            return self._dispatcher
+
     def close(self) -> None:
-        """Close the WebSocket (ending its thread) and the HTTP session; idempotent."""
+        """Close the WebSocket and the event thread (ending both threads) and the HTTP session; idempotent."""
         with self._lock:
             sock, self._socket = self._socket, None
+            dispatcher, self._dispatcher = self._dispatcher, None
         if sock is not None:
             sock.close()
+        if dispatcher is not None:
+            dispatcher.close()
         self.http.close()
 
     # --- commands -----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import weakref
 from collections.abc import Callable
 from urllib.parse import urlencode
 
+import tenacity
 import websocket
 
 from computesdk_core import errors
@@ -25,9 +26,15 @@ from computesdk_core.protocol.messages import Mode
 log = logging.getLogger(__name__)
 
 Sink = Callable[[Message], None]
-# Delivered to every sink when the socket ends, so that waiters stop waiting.
+# Delivered to every sink when the socket ends, so that waiters stop waiting; subscriptions
+# that outlive a drop then get RECONNECTED once the socket is back and resubscribed, or
+# RECONNECT_FAILED when the daemon stayed unreachable.
 DISCONNECTED = Message("connection:lost")
+RECONNECTED = Message("connection:restored")
+RECONNECT_FAILED = Message("connection:failed")
 CONNECT_TIMEOUT = 10.0
+RECONNECT_ATTEMPTS = 5
+RECONNECT_MAX_WAIT = 30.0
 _serial = itertools.count(1)
 
 
@@ -45,6 +52,8 @@ class SandboxSocket:
         self._ws: websocket.WebSocket | None = None
         self._reader: threading.Thread | None = None
         self._closed = False
+        # Set by close(), so that waiting between reconnect attempts ends at once.
+        self._closed_event = threading.Event()
 
     def __repr__(self) -> str:
         return f"SandboxSocket({self._name!r}, connected={self.connected})"
@@ -135,18 +144,48 @@ class SandboxSocket:
         for sink in sinks:
             sink(message)
 
+    def _broadcast(self, message: Message) -> None:
+        with self._lock:
+            every = [sink for sinks in self._sinks.values() for sink in sinks]
+        for sink in every:
+            sink(message)
+
     def _lost(self, ws: websocket.WebSocket) -> None:
         with self._lock:
             if self._ws is ws:
                 self._ws = None
-            every = [sink for sinks in self._sinks.values() for sink in sinks]
-        for sink in every:
-            sink(DISCONNECTED)
+        self._broadcast(DISCONNECTED)
+        with self._lock:
+            wanted = bool(self._sinks) and not self._closed
+        if wanted:
+            self._reconnect()
+
+    def _pause(self, seconds: float) -> None:
+        self._closed_event.wait(seconds)
+
+    def _reconnect(self) -> None:
+        """Reopen the socket with backoff; ``connect`` resubscribes every remembered channel."""
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(errors.ConnectionLostError),
+            wait=tenacity.wait_exponential(multiplier=1, max=RECONNECT_MAX_WAIT),
+            stop=tenacity.stop_after_attempt(RECONNECT_ATTEMPTS),
+            sleep=self._pause,
+            reraise=True,
+        )
+        try:
+            retrying(self.connect)
+        except errors.ComputeSDKError as exc:
+            if not self._closed:
+                log.warning("gave up reconnecting the sandbox's WebSocket: %s", exc)
+                self._broadcast(RECONNECT_FAILED)
+            return
+        self._broadcast(RECONNECTED)
 
     def close(self) -> None:
         """Close the socket and wait (bounded) for the reader thread to end; idempotent."""
         with self._lock:
             self._closed = True
+            self._closed_event.set()
             ws, self._ws = self._ws, None
             reader, self._reader = self._reader, None
         if ws is not None:
