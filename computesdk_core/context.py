@@ -48,6 +48,18 @@ class SandboxContext:
                 self._daemon_resolved = True
             return self._daemon
 
+    def require_daemon(self, feature: str) -> DaemonClient:
+        """The daemon client; raise UnsupportedFeatureError naming ``feature`` when there is none."""
+        from computesdk_core import errors
+
+        daemon = self.daemon()
+        if daemon is None:
+            raise errors.UnsupportedFeatureError(
+                f"provider {self.provider!r} does not support {feature} (its sandboxes run no computesdk daemon)",
+                provider=self.provider, feature=feature,
+            )
+        return daemon
+
     def close(self) -> None:
         """Close the connections and threads this context opened; idempotent.
 

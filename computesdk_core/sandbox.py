@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from computesdk_core import errors
 from computesdk_core.codelang import normalise_language
 from computesdk_core.context import SandboxContext
 from computesdk_core.types import CodeResult, CommandResult, FileEntry, OutputHandler, RunOptions, SandboxInfo
+
+if TYPE_CHECKING:
+    from computesdk_core.namespaces.auth import MagicLinks, SessionTokens
+    from computesdk_core.namespaces.env import EnvFiles
+    from computesdk_core.namespaces.files import Files
+    from computesdk_core.namespaces.servers import Servers
+    from computesdk_core.namespaces.signals import Signals
+    from computesdk_core.namespaces.terminals import Terminals
+    from computesdk_core.namespaces.watchers import Watchers
 
 
 class Sandbox:
@@ -24,6 +33,7 @@ class Sandbox:
         self._host = context.host
         self._destroyed = False
         self._lock = threading.Lock()
+        self._namespaces: dict[str, Any] = {}
         self.filesystem = Filesystem(self)
 
     def __repr__(self) -> str:
@@ -64,6 +74,80 @@ class Sandbox:
         if self._destroyed:
             raise errors.SandboxNotFoundError(f"sandbox {self.sandbox_id} was destroyed")
         return self._host.call(hook, feature, sandbox=self._context, **kwargs)
+
+    # --- the daemon's namespaces (each needs a provider whose sandboxes run the daemon) ---------
+
+    def _namespace(self, attribute: str, feature: str, factory: Any) -> Any:
+        with self._lock:
+            made = self._namespaces.get(attribute)
+            if made is None:
+                self._context.require_daemon(feature)
+                made = self._namespaces[attribute] = factory(lambda: self._context.require_daemon(feature))
+            return made
+
+    @property
+    def terminals(self) -> Terminals:
+        """PTY and exec terminals: ``create``, ``list``, ``retrieve``, ``destroy``."""
+        from computesdk_core.namespaces.terminals import Terminals
+
+        terminals: Terminals = self._namespace("terminals", "terminals", Terminals)
+        return terminals
+
+    @property
+    def servers(self) -> Servers:
+        """Managed servers: ``start``, ``list``, ``retrieve``, ``stop``, ``restart``."""
+        from computesdk_core.namespaces.servers import Servers
+
+        servers: Servers = self._namespace("servers", "servers", Servers)
+        return servers
+
+    @property
+    def env(self) -> EnvFiles:
+        """Env files: ``retrieve``, ``update``, ``remove``, ``exists``."""
+        from computesdk_core.namespaces.env import EnvFiles
+
+        env: EnvFiles = self._namespace("env", "env", EnvFiles)
+        return env
+
+    @property
+    def files(self) -> Files:
+        """Files, resource style: ``create``, ``list``, ``retrieve``, ``destroy``, ``exists``, ``batch_write``."""
+        from computesdk_core.namespaces.files import Files
+
+        files: Files = self._namespace("files", "files", Files)
+        return files
+
+    @property
+    def watchers(self) -> Watchers:
+        """File watchers: ``create``, ``list``, ``retrieve``, ``destroy``."""
+        from computesdk_core.namespaces.watchers import Watchers
+
+        watchers: Watchers = self._namespace("watchers", "watchers", Watchers)
+        return watchers
+
+    @property
+    def signals(self) -> Signals:
+        """Port, error and server-ready signals: ``start``, ``status``, ``stop``, ``emit_*``."""
+        from computesdk_core.namespaces.signals import Signals
+
+        signals: Signals = self._namespace("signals", "signals", Signals)
+        return signals
+
+    @property
+    def session_tokens(self) -> SessionTokens:
+        """Delegated tokens: ``create``, ``list``, ``retrieve``, ``revoke``."""
+        from computesdk_core.namespaces.auth import SessionTokens
+
+        tokens: SessionTokens = self._namespace("session_tokens", "session_tokens", SessionTokens)
+        return tokens
+
+    @property
+    def magic_links(self) -> MagicLinks:
+        """One-time browser links: ``create``."""
+        from computesdk_core.namespaces.auth import MagicLinks
+
+        links: MagicLinks = self._namespace("magic_links", "magic_links", MagicLinks)
+        return links
 
     def supports(self, feature: str) -> bool:
         """Whether this sandbox's provider serves ``feature`` (e.g. "pty", "named", "snapshots")."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import ModuleType
+
 from aiohttp import web
 
 from computesdk_daemon import (
@@ -12,6 +14,7 @@ from computesdk_daemon import (
     files,
     health,
     lifetime,
+    openapi,
     processes,
     streaming,
     websocket,
@@ -22,6 +25,23 @@ from computesdk_daemon.errors import error_middleware
 # Bodies carry whole files (base64 adds a third), so aiohttp's 1 MiB default is far too small.
 MAX_BODY_SIZE = 1024 * 1024 * 1024
 
+# Each module has ``setup(app)`` and, when it serves HTTP routes, ``OPENAPI_PATHS``. Order matters
+# where a module uses another's state: processes before the command modules, websocket (the hub)
+# before streaming and every feature that publishes events.
+FEATURE_MODULES: tuple[ModuleType, ...] = (
+    processes,
+    lifetime,
+    websocket,
+    exec_terminals,
+    streaming,
+    health,
+    auth,
+    commands,
+    code_runner,
+    files,
+    openapi,
+)
+
 
 def build_app(config: DaemonConfig) -> web.Application:
     """Build the daemon's application (its state is started by the app's startup signal)."""
@@ -29,16 +49,7 @@ def build_app(config: DaemonConfig) -> web.Application:
     # inside come out as JSON errors.
     app = web.Application(middlewares=[error_middleware, auth.auth_middleware], client_max_size=MAX_BODY_SIZE)
     app[CONFIG] = config
-    # Order matters where a module uses another's state: processes before the command modules,
-    # websocket (the hub) before streaming.
-    processes.setup(app)
-    lifetime.setup(app)
-    websocket.setup(app)
-    exec_terminals.setup(app)
-    streaming.setup(app)
-    health.setup(app)
-    auth.setup(app)
-    commands.setup(app)
-    code_runner.setup(app)
-    files.setup(app)
+    app[openapi.MODULES] = FEATURE_MODULES
+    for module in FEATURE_MODULES:
+        module.setup(app)
     return app
