@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from computesdk_daemon import api_schema as api
 from computesdk_daemon.config import CONFIG
 from computesdk_daemon.responses import error_response, wrapped
 
@@ -62,6 +63,19 @@ async def auth_status(request: web.Request) -> web.Response:
     if data["authenticated"]:
         data["token_type"] = "access_token"
     return wrapped("Authentication status", data)
+
+
+OPENAPI_PATHS = {
+    "/auth/status": {"get": {
+        "summary": "Whether the presented token is valid, and its kind", "security": api.PUBLIC,
+        "responses": {"200": api.wrapped("Authentication status", api.obj(
+            {"authenticated": api.BOOLEAN,
+             "token_type": {"type": "string", "enum": ["access_token", "session_token"]},
+             "expires_at": api.DATETIME},
+            required=("authenticated",),
+        ))},
+    }},
+}
 
 
 def setup(app: web.Application) -> None:

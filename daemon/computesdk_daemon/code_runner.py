@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from computesdk_daemon import api_schema as api
 from computesdk_daemon.code_language import LANGUAGES, language_for
 from computesdk_daemon.command_spec import command_environment, find_program
 from computesdk_daemon.commands import FOREGROUND_LIMIT
@@ -58,6 +59,29 @@ async def run_code(request: web.Request) -> web.Response:
     if outcome.timed_out:
         data["timed_out"] = True
     return wrapped("Code executed", data)
+
+
+OPENAPI_PATHS = {
+    "/run/code": {"post": {
+        "summary": "Run a code snippet with its language's interpreter",
+        "description": "stdout and stderr are merged into `output`. Without `language` it is guessed "
+                       "from the code. A missing interpreter is exit code 127, not an HTTP error.",
+        "requestBody": api.json_body(api.obj(
+            {"code": {**api.STRING, "minLength": 1},
+             "language": {**api.STRING, "description": "Any case: " + ", ".join(sorted(LANGUAGES))},
+             "timeout": {**api.SECONDS, "description": "Kill the interpreter after this many seconds"}},
+            required=("code",),
+        )),
+        "responses": {
+            "200": api.wrapped("The snippet's result", api.obj(
+                {"output": api.STRING, "exit_code": api.INTEGER, "language": api.STRING,
+                 "timed_out": {"const": True, "description": "Present when the timeout ended it"}},
+                required=("output", "exit_code", "language"),
+            )),
+            **api.errors(400, 401, 500),
+        },
+    }},
+}
 
 
 def setup(app: web.Application) -> None:

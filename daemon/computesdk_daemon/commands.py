@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from computesdk_daemon import api_schema as api
 from computesdk_daemon.command_spec import CommandSpec, parse_command
 from computesdk_daemon.config import CONFIG
 from computesdk_daemon.errors import ApiError
@@ -73,6 +74,46 @@ async def run_command(request: web.Request) -> web.Response:
     if outcome.timed_out:
         data["timed_out"] = True
     return wrapped("Command timed out" if outcome.timed_out else "Command executed", data)
+
+
+_COMMAND_BODY = api.obj(
+    {
+        "command": {**api.STRING, "minLength": 1, "description": "One shell command line"},
+        "cwd": {**api.STRING, "description": "Working directory; relative to the sandbox's work directory"},
+        "env": {**api.STRING_MAP, "description": "Variables added to the daemon's environment"},
+        "shell": {**api.STRING, "description": "Shell that runs the line with -c (default /bin/bash, else /bin/sh)"},
+        "background": {**api.BOOLEAN, "description": "Return at once; follow it under /terminals/.../commands"},
+        "stream": {**api.BOOLEAN, "description": "Create only; send command:start on the WebSocket to run it"},
+        "timeout": {**api.SECONDS, "description": "Kill the command's process group after this many seconds"},
+    },
+    required=("command",),
+)
+_EXECUTION = api.obj(
+    {
+        "command": api.STRING,
+        "stdout": api.STRING,
+        "stderr": api.STRING,
+        "exit_code": {**api.INTEGER, "description": "Foreground only; 124 when the timeout ended it"},
+        "duration_ms": {**api.INTEGER, "description": "Foreground only"},
+        "timed_out": {"const": True, "description": "Foreground only, present when the timeout ended it"},
+        "terminal_id": {**api.STRING, "description": "Background and stream"},
+        "cmd_id": {**api.STRING, "description": "Background and stream"},
+        "status": {"type": "string", "enum": ["pending", "running"],
+                   "description": "Background: running; stream: pending (not started yet)"},
+        "channel": {**api.STRING, "description": "Stream only: the WebSocket channel of its output"},
+    },
+    required=("command",),
+)
+
+OPENAPI_PATHS = {
+    "/run/command": {"post": {
+        "summary": "Run a shell command: foreground, background or streamed",
+        "description": "A non-zero exit code is not an HTTP error. Foreground calls answer when the "
+                       "command ends (or its timeout kills it, with timed_out: true).",
+        "requestBody": api.json_body(_COMMAND_BODY),
+        "responses": {"200": api.wrapped("The command's execution", _EXECUTION), **api.errors(400, 401, 404, 500)},
+    }},
+}
 
 
 def setup(app: web.Application) -> None:

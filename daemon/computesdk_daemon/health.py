@@ -8,6 +8,7 @@ from importlib import metadata
 from aiohttp import web
 
 from computesdk_core.wire import format_datetime
+from computesdk_daemon import api_schema as api
 from computesdk_daemon.auth import public
 from computesdk_daemon.config import CONFIG
 from computesdk_daemon.lifetime import LIFETIME
@@ -53,6 +54,45 @@ async def info(request: web.Request) -> web.Response:
         "metadata": config.metadata,
     }
     return wrapped("Sandbox information", data)
+
+
+_INFO = api.obj(
+    {
+        "auth_enabled": api.BOOLEAN,
+        "main_subdomain": api.STRING,
+        "sandbox_count": api.INTEGER,
+        "sandbox_url": {**api.STRING, "description": "Base URL of this daemon as the caller reached it"},
+        "version": api.STRING,
+        "status": api.STRING,
+        "sandbox_id": api.nullable(api.STRING),
+        "created_at": api.DATETIME,
+        "timeout": api.nullable({**api.SECONDS, "description": "The whole lifetime in seconds, extensions included"}),
+        "expires_at": api.nullable(api.DATETIME),
+        "metadata": {"type": "object"},
+    },
+    required=("auth_enabled", "main_subdomain", "sandbox_count", "sandbox_url", "version", "status"),
+)
+
+OPENAPI_PATHS = {
+    "/health": {"get": {
+        "summary": "Liveness: the daemon answers", "security": api.PUBLIC,
+        "responses": {"200": api.flat("Alive", api.obj(
+            {"status": {"const": "ok"}, "timestamp": api.DATETIME}, required=("status", "timestamp"),
+        ))},
+    }},
+    "/ready": {"get": {
+        "summary": "Readiness of managed servers and overlays", "security": api.PUBLIC,
+        "responses": {"200": api.flat("Readiness", api.obj(
+            {"ready": api.BOOLEAN, "healthy": api.BOOLEAN, "servers": api.array({"type": "object"}),
+             "overlays": api.array({"type": "object"})},
+            required=("ready", "servers", "overlays"),
+        ))},
+    }},
+    "/info": {"get": {
+        "summary": "What this sandbox is and how long it lives",
+        "responses": {"200": api.wrapped("Sandbox information", _INFO), **api.errors(401)},
+    }},
+}
 
 
 def setup(app: web.Application) -> None:

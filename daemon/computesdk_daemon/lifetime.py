@@ -9,6 +9,7 @@ import logging
 from aiohttp import web
 
 from computesdk_core.wire import format_datetime
+from computesdk_daemon import api_schema as api
 from computesdk_daemon.config import CONFIG
 from computesdk_daemon.errors import ApiError
 from computesdk_daemon.request_body import get_seconds, read_object
@@ -75,6 +76,27 @@ async def extend_timeout(request: web.Request) -> web.Response:
     expires_at = lifetime.expires_at
     data = {"timeout": lifetime.timeout, "expires_at": format_datetime(expires_at) if expires_at else None}
     return wrapped("Timeout extended" if expires_at else "The sandbox has no timeout", data)
+
+
+OPENAPI_PATHS = {
+    "/timeout/extend": {"post": {
+        "summary": "Extend the sandbox's lifetime (an extension of this daemon)",
+        "description": "Moves the deadline `duration` seconds later. A sandbox created without a "
+                       "timeout keeps having none (both fields null).",
+        "requestBody": api.json_body(api.obj(
+            {"duration": {"type": "number", "exclusiveMinimum": 0, "description": "Seconds to add"}},
+            required=("duration",),
+        )),
+        "responses": {
+            "200": api.wrapped("The new lifetime", api.obj(
+                {"timeout": api.nullable({**api.SECONDS, "description": "The whole lifetime in seconds"}),
+                 "expires_at": api.nullable(api.DATETIME)},
+                required=("timeout", "expires_at"),
+            )),
+            **api.errors(400, 401),
+        },
+    }},
+}
 
 
 def setup(app: web.Application) -> None:

@@ -8,6 +8,7 @@ import aiohttp
 from aiohttp import web
 
 from computesdk_core.protocol import decode_message
+from computesdk_daemon import api_schema as api
 from computesdk_daemon.errors import ApiError
 from computesdk_daemon.hub import HUB, ChannelHub, Connection, Mode
 
@@ -66,6 +67,20 @@ async def _dispatch(hub: ChannelHub, connection: Connection, frame: bytes | str)
     except Exception:
         logger.exception("WebSocket handler for %s failed", message.type)
         await connection.send_error(f"internal error handling {message.type}")
+
+
+OPENAPI_PATHS = {
+    "/ws": {"get": {
+        "summary": "WebSocket upgrade: channel messages in binary or JSON frames",
+        "description": "The token goes in the `token` query parameter (browsers cannot set headers). "
+                       "Clients subscribe to channels and receive the messages published on them.",
+        "parameters": [api.query_parameter(
+            "protocol", "Frame format of the server's messages", {"type": "string", "enum": ["binary", "json"],
+                                                                  "default": "binary"},
+        )],
+        "responses": {"101": api.empty("Switching protocols"), **api.errors(400, 401)},
+    }},
+}
 
 
 def setup(app: web.Application) -> None:
