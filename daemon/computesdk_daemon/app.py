@@ -17,6 +17,7 @@ from computesdk_daemon import (
     openapi,
     processes,
     streaming,
+    watchers,
     websocket,
 )
 from computesdk_daemon.config import CONFIG, DaemonConfig
@@ -39,6 +40,7 @@ FEATURE_MODULES: tuple[ModuleType, ...] = (
     commands,
     code_runner,
     files,
+    watchers,
     openapi,
 )
 
