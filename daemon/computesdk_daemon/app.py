@@ -10,6 +10,7 @@ from computesdk_daemon import (
     auth,
     code_runner,
     commands,
+    delegation,
     exec_terminals,
     files,
     health,
@@ -40,6 +41,7 @@ FEATURE_MODULES: tuple[ModuleType, ...] = (
     commands,
     code_runner,
     files,
+    delegation,
     watchers,
     openapi,
 )
