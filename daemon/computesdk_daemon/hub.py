@@ -91,6 +91,7 @@ class ChannelHub:
     def __init__(self) -> None:
         self.connections: set[Connection] = set()
         self._handlers: dict[str, MessageHandler] = {}
+        self._awaiting: dict[str, asyncio.Event] = {}
 
     def add_handler(self, message_type: str, handler: MessageHandler) -> None:
         """Handle client messages of ``message_type`` (one handler per type)."""
@@ -110,6 +111,18 @@ class ChannelHub:
         """Forget a connection and run its close callbacks."""
         self.connections.discard(connection)
         connection.mark_closed()
+
+    def subscribe(self, connection: Connection, channel: str) -> None:
+        """Add ``channel`` to a connection's subscriptions, waking who waits for a subscriber."""
+        connection.channels.add(channel)
+        event = self._awaiting.pop(channel, None)
+        if event is not None:
+            event.set()
+
+    async def wait_for_subscriber(self, channel: str) -> None:
+        """Return once ``channel`` has an open subscriber (at once if it has one)."""
+        while not self.subscribers(channel):
+            await self._awaiting.setdefault(channel, asyncio.Event()).wait()
 
     def subscribers(self, channel: str) -> list[Connection]:
         """Open connections subscribed to ``channel``."""

@@ -52,7 +52,7 @@ async def _dispatch(hub: ChannelHub, connection: Connection, frame: bytes | str)
         if not message.channel:
             await connection.send_error(f"'{message.type}' needs a channel")
         elif message.type == "subscribe":
-            connection.channels.add(message.channel)
+            hub.subscribe(connection, message.channel)
         else:
             connection.channels.discard(message.channel)
         return
