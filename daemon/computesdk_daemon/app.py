@@ -18,6 +18,7 @@ from computesdk_daemon import (
     openapi,
     processes,
     streaming,
+    terminals,
     watchers,
     websocket,
 )
@@ -43,6 +44,7 @@ FEATURE_MODULES: tuple[ModuleType, ...] = (
     files,
     delegation,
     watchers,
+    terminals,
     openapi,
 )
 
