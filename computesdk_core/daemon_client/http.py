@@ -72,16 +72,18 @@ class DaemonHTTP:
         json: Any = None,
         params: Mapping[str, Any] | None = None,
         timeout: float | None | str = "default",
+        headers: Mapping[str, str] | None = None,
     ) -> requests.Response:
         """Send one request and return the response; raise the mapped error for a non-2xx status.
 
         ``timeout`` is the read deadline in seconds; ``None`` waits as long as the daemon works
-        (only for commands the user started without a timeout).
+        (only for commands the user started without a timeout). ``headers`` are added to the
+        session's (long polls send ``X-Request-Timeout``).
         """
         read_timeout = self.timeout if timeout == "default" else timeout
         try:
             response = self._session.request(
-                method, self.url + path, json=json, params=params,
+                method, self.url + path, json=json, params=params, headers=headers,
                 timeout=(CONNECT_TIMEOUT, read_timeout),  # type: ignore[arg-type]
             )
         except requests.Timeout as exc:

@@ -119,8 +119,13 @@ async def execute(request: web.Request) -> web.Response:
     return wrapped("Command executed", {**record.details(), "terminal_id": terminal.id})
 
 
-async def _terminal_error(connection: Connection, terminal_id: str, error: str) -> None:
-    data = {"error": error, "terminal_id": terminal_id}
+async def _terminal_error(app: web.Application, connection: Connection, terminal_id: str, error: str) -> None:
+    try:
+        running = bool(terminal_id) and app[TERMINALS].get(terminal_id).status == "running"
+    except ApiError:
+        running = False
+    # "running" (our addition) tells a client whether the terminal can still take input.
+    data = {"error": error, "terminal_id": terminal_id, "running": running}
     await connection.send(Message("terminal:error", channel_of(terminal_id) if terminal_id else "", data))
 
 
@@ -145,24 +150,24 @@ def setup(app: web.Application) -> None:
         terminal_id, found = _pty_for(app, message.data)
         text = message.data.get("input") if isinstance(message.data, dict) else None
         if isinstance(found, str):
-            await _terminal_error(connection, terminal_id, found)
+            await _terminal_error(app, connection, terminal_id, found)
         elif not isinstance(text, str):
-            await _terminal_error(connection, terminal_id, "terminal:input needs a string 'input'")
+            await _terminal_error(app, connection, terminal_id, "terminal:input needs a string 'input'")
         else:
             try:
                 found.write(text)
             except ValueError as exc:
-                await _terminal_error(connection, terminal_id, str(exc))
+                await _terminal_error(app, connection, terminal_id, str(exc))
 
     async def on_resize(connection: Connection, message: Message) -> None:
         terminal_id, found = _pty_for(app, message.data)
         if isinstance(found, str):
-            await _terminal_error(connection, terminal_id, found)
+            await _terminal_error(app, connection, terminal_id, found)
             return
         try:
             found.resize(*check_size(message.data.get("cols"), message.data.get("rows")))
         except ValueError as exc:
-            await _terminal_error(connection, terminal_id, str(exc))
+            await _terminal_error(app, connection, terminal_id, str(exc))
 
     async def on_shutdown(_: web.Application) -> None:
         # Before the supervisor closes: a shell's jobs lead groups the supervisor never saw.
