@@ -8,7 +8,9 @@ tokens (403).
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
@@ -92,6 +94,35 @@ def _cross_origin(request: web.Request) -> bool:
     # browsers mark those with an Origin header naming that other page.
     origin = request.headers.get("Origin")
     return origin is not None and origin.lower() != f"{request.scheme}://{request.host}".lower()
+
+
+def on_session_end(request: web.Request, callback: Callable[[], None]) -> Callable[[], None]:
+    """Run ``callback`` once when the request's session token is revoked or expires.
+
+    For long-lived connections (WebSockets): a credential that stops working ends them too.
+    Does nothing for the access token. Returns a function that cancels the watch.
+    """
+    caller = request.get(CALLER)
+    if caller is None or caller.session is None:
+        return lambda: None
+    sessions = request.app[SESSION_TOKENS]
+    fired = False
+
+    def end() -> None:
+        nonlocal fired
+        if not fired:
+            fired = True
+            cancel()
+            callback()
+
+    timer = asyncio.get_running_loop().call_later(sessions.seconds_left(caller.session), end)
+    stop_watching = sessions.on_revoke(caller.session.id, end)
+
+    def cancel() -> None:
+        timer.cancel()
+        stop_watching()
+
+    return cancel
 
 
 @web.middleware

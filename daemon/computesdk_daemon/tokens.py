@@ -89,6 +89,7 @@ class SessionTokenStore:
     def __init__(self, clock: Clock = utc_now) -> None:
         self._clock = clock
         self._tokens: dict[str, SessionToken] = {}
+        self._on_revoke: dict[str, list[Callable[[], None]]] = {}
 
     def create(self, description: str | None, expires_in: float) -> tuple[SessionToken, str]:
         """A new token living ``expires_in`` seconds; returns its record and its value (once)."""
@@ -128,8 +129,27 @@ class SessionTokenStore:
         return self._tokens.get(token_id)
 
     def revoke(self, token_id: str) -> bool:
-        """Forget a token at once; False if there was no such token."""
+        """Forget a token at once and tell its watchers; False if there was no such token."""
+        for callback in self._on_revoke.pop(token_id, []):
+            callback()
         return self._tokens.pop(token_id, None) is not None
+
+    def on_revoke(self, token_id: str, callback: Callable[[], None]) -> Callable[[], None]:
+        """Run ``callback`` when the token is revoked; returns a function that cancels it."""
+        self._on_revoke.setdefault(token_id, []).append(callback)
+
+        def cancel() -> None:
+            callbacks = self._on_revoke.get(token_id, [])
+            if callback in callbacks:
+                callbacks.remove(callback)
+            if not callbacks:
+                self._on_revoke.pop(token_id, None)
+
+        return cancel
+
+    def seconds_left(self, record: SessionToken) -> float:
+        """Seconds until the token expires (0 once it has)."""
+        return max(0.0, (record.expires_at - self._clock()).total_seconds())
 
     def _prune(self) -> None:
         horizon = self._clock() - dt.timedelta(seconds=EXPIRED_KEPT)

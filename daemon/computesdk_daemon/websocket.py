@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import aiohttp
@@ -9,6 +10,7 @@ from aiohttp import web
 
 from computesdk_core.protocol import decode_message
 from computesdk_daemon import api_schema as api
+from computesdk_daemon.auth import on_session_end
 from computesdk_daemon.errors import ApiError
 from computesdk_daemon.hub import HUB, ChannelHub, Connection, Mode
 
@@ -30,6 +32,13 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     hub = request.app[HUB]
     connection = Connection(ws, mode)
     hub.add(connection)
+    closing: list[asyncio.Future[bool]] = []
+
+    def close_for_credential() -> None:
+        reason = b"the session token was revoked or has expired"
+        closing.append(asyncio.ensure_future(ws.close(code=aiohttp.WSCloseCode.POLICY_VIOLATION, message=reason)))
+
+    stop_watching = on_session_end(request, close_for_credential)
     try:
         async for frame in ws:
             if frame.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
@@ -38,6 +47,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
             elif frame.type == aiohttp.WSMsgType.ERROR:
                 break
     finally:
+        stop_watching()
         hub.remove(connection)
     return ws
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 import websocket
-from computesdk_daemon.testing import HTTP_TIMEOUT, DaemonProcess
+from computesdk_daemon.testing import HTTP_TIMEOUT, DaemonProcess, DaemonSocket
 
 from computesdk_core.wire import parse_datetime
 
@@ -153,3 +153,37 @@ def test_no_token_value_reaches_the_logs(daemon: DaemonProcess) -> None:
     assert echoed.status_code == 400 and created["token"] not in echoed.text
     logs = daemon.stderr() + daemon.stdout_file.read_text(errors="replace")
     assert created["token"] not in logs and daemon.token not in logs
+
+
+def _closed_by_daemon(sock: DaemonSocket) -> bool:
+    """Whether the daemon closes the socket (policy violation) within a generous deadline."""
+    sock.ws.settimeout(10)
+    try:
+        opcode, payload = sock.ws.recv_data(control_frame=True)
+    except websocket.WebSocketConnectionClosedException:
+        return True
+    except websocket.WebSocketTimeoutException:
+        return False
+    return opcode == websocket.ABNF.OPCODE_CLOSE and int.from_bytes(payload[:2], "big") == 1008
+
+
+def test_revoking_closes_open_websockets_of_that_token(daemon: DaemonProcess) -> None:
+    doomed, kept = create(daemon), create(daemon)
+    doomed_sock, kept_sock = daemon.ws(token=doomed["token"]), daemon.ws(token=kept["token"])
+    try:
+        assert daemon.request("DELETE", f"/auth/session_tokens/{doomed['id']}").status_code == 200
+        assert _closed_by_daemon(doomed_sock)
+        kept_sock.send("subscribe", "still-here")
+        kept_sock.send("no-such-type", "still-here")
+        assert kept_sock.receive(timeout=10).type == "error", "another token's socket stays open"
+    finally:
+        doomed_sock.close()
+        kept_sock.close()
+
+
+def test_an_open_websocket_closes_when_its_token_expires(daemon: DaemonProcess) -> None:
+    sock = daemon.ws(token=create(daemon, expiresIn=1)["token"])
+    try:
+        assert _closed_by_daemon(sock)
+    finally:
+        sock.close()

@@ -78,3 +78,20 @@ def test_a_magic_link_expires_after_five_minutes() -> None:
     assert store.redeem(early_value) is early
     clock.advance(1)
     assert store.redeem(late_value) is None
+
+
+def test_revocation_tells_the_watchers_of_that_token_only() -> None:
+    clock = FakeClock()
+    store = SessionTokenStore(clock)
+    (watched, _), (other, _) = store.create(None, 60), store.create(None, 60)
+    told: list[str] = []
+    store.on_revoke(watched.id, lambda: told.append("watched"))
+    cancel = store.on_revoke(watched.id, lambda: told.append("cancelled"))
+    store.on_revoke(other.id, lambda: told.append("other"))
+    cancel()
+    store.revoke(watched.id)
+    assert told == ["watched"]
+    clock.advance(30)
+    assert store.seconds_left(other) == 30
+    clock.advance(31)
+    assert store.seconds_left(other) == 0
