@@ -271,3 +271,20 @@ def test_the_daemon_stops_cleanly_with_watchers(start_daemon: Any, tmp_path: Pat
     # A clean exit (0) within the deadline: the observers were stopped and their threads joined.
     assert daemon.stop() == 0
     assert time.monotonic() - started < 10
+
+
+def test_a_tree_made_at_once_is_reported_whole(daemon: DaemonProcess, watched: Path, cleanup: list[str]) -> None:
+    """Files written into a directory before its watch is in place are still reported (as add)."""
+    data = create(daemon, watched)
+    cleanup.append(data["id"])
+    sock = subscribed(daemon, data["channel"])
+    try:
+        (watched / "a" / "b").mkdir(parents=True)
+        (watched / "a" / "b" / "f.txt").write_text("x")
+        (watched / "a" / "g.txt").write_text("y")
+        got = {(event["event"], event["path"]) for event in changes(sock, 4)}
+        assert got == {("addDir", str(watched / "a")), ("addDir", str(watched / "a" / "b")),
+                       ("add", str(watched / "a" / "b" / "f.txt")), ("add", str(watched / "a" / "g.txt"))}
+        assert quiet(sock, 0.4) == [], "each path is reported once"
+    finally:
+        sock.close()
