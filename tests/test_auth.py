@@ -152,5 +152,7 @@ def test_end_to_end_on_the_local_provider() -> None:
         sandbox.session_tokens.revoke(created.id)
         with pytest.raises(errors.NotFoundError):
             sandbox.session_tokens.retrieve(created.id)
+        daemon_log = (sandbox.get_instance().dir / "daemon.log").read_text(errors="replace")
+        assert created.token not in daemon_log and link.url.split("token=")[1] not in daemon_log
     finally:
         sandbox.destroy()
