@@ -141,19 +141,17 @@ def test_a_shell_that_exits_is_reported_destroyed(terminals: Terminals) -> None:
 
 def test_a_terminal_destroyed_elsewhere_reports_an_error(terminals: Terminals, daemon: DaemonProcess) -> None:
     terminal = terminals.create(pty=True)
+    # Gone behind this client's back, before it listened: the daemon answers input with terminal:error.
+    assert daemon.request("DELETE", f"/terminals/{terminal.id}").status_code == 204
     errors_seen: queue.Queue[str] = queue.Queue()
     terminal.on("error", errors_seen.put)
-    terminal.on("output", lambda _text: None)
-    # Gone behind this client's back: the daemon answers the next input with terminal:error.
-    assert daemon.request("DELETE", f"/terminals/{terminal.id}").status_code == 204
+    terminal.write("echo hi\n")
+    assert "not found" in errors_seen.get(timeout=DEADLINE)
     end = time.monotonic() + DEADLINE
     while terminal.is_running() and time.monotonic() < end:
-        try:
-            terminal.write("echo hi\n")
-        except errors.ValidationError:
-            break
-        time.sleep(0.05)
-    assert not terminal.is_running()
+        time.sleep(0.02)
+    with pytest.raises(errors.ValidationError, match="stopped"):
+        terminal.write("echo hi\n")
 
 
 def test_retrieve_and_list(terminals: Terminals) -> None:

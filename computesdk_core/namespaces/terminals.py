@@ -283,15 +283,21 @@ class Terminal:
         if not self.pty:
             raise errors.ValidationError(f"terminal {self.id} is an exec terminal: {what} needs a PTY terminal")
 
-    def _events(self) -> EventEmitter:
-        """The emitter, bound to the sandbox connection of first use, and the channel subscribed."""
+    def _emitter_of_connection(self) -> EventEmitter:
+        """The emitter, bound to the sandbox connection of first use."""
         with self._lock:
             if self._emitter is None:
                 self._client = self._daemon()
                 self._emitter = EventEmitter(self._client.dispatcher, events=("output", "error", "destroyed"))
+            return self._emitter
+
+    def _subscribe(self) -> None:
+        """Subscribe to the channel once; the daemon then sends the output it held back."""
+        self._emitter_of_connection()
+        with self._lock:
             subscribe = not self._subscribed and not self._ended and self.channel is not None
             self._subscribed = self._subscribed or subscribe
-            client, emitter = self._client, self._emitter
+            client = self._client
         if subscribe and client is not None and self.channel is not None:
             try:
                 client.socket.subscribe(self.channel, self._sink)
@@ -299,7 +305,6 @@ class Terminal:
                 with self._lock:
                     self._subscribed = False
                 raise
-        return emitter
 
     def _require_running(self, what: str) -> None:
         if self._status != "running":
@@ -311,7 +316,7 @@ class Terminal:
         if not isinstance(data, str):
             raise errors.ValidationError(f"data must be a str, not {type(data).__name__}")
         self._require_running("write")
-        self._events()
+        self._subscribe()
         self._send(Message("terminal:input", data={"terminal_id": self.id, "input": data}))
 
     def resize(self, cols: int, rows: int) -> None:
@@ -319,7 +324,7 @@ class Terminal:
         self._require_pty("resize()")
         _check_size(cols, rows)
         self._require_running("resize")
-        self._events()
+        self._subscribe()
         self._send(Message("terminal:resize", data={"terminal_id": self.id, "cols": cols, "rows": rows}))
 
     def _send(self, message: Message) -> None:
@@ -330,7 +335,9 @@ class Terminal:
     def on(self, event: TerminalEvent, handler: Handler) -> None:
         """Call ``handler`` for ``output`` (text), ``error`` (message) or ``destroyed`` (no argument)."""
         self._require_pty("on()")
-        self._events().on(event, handler)
+        # The handler first: output held back by the daemon comes as soon as the channel is subscribed.
+        self._emitter_of_connection().on(event, handler)
+        self._subscribe()
 
     def off(self, event: TerminalEvent, handler: Handler | None = None) -> None:
         """Stop calling ``handler`` (every handler of ``event`` when None)."""
