@@ -137,8 +137,11 @@ def take_snapshot(daemon_pid: int) -> Snapshot:
     table = process_table()
     ports_by_pid: dict[int, frozenset[int]] = {}
     if listening:
+        # A child between fork and exec still holds the daemon's own sockets (its listening
+        # one included): those are never a child's port.
+        own = socket_inodes(daemon_pid)
         for pid in descendants(table, [daemon_pid]) - {daemon_pid}:
-            ports = frozenset(listening[inode] for inode in socket_inodes(pid) if inode in listening)
+            ports = frozenset(listening[inode] for inode in socket_inodes(pid) - own if inode in listening)
             if ports:
                 ports_by_pid[pid] = ports
     return Snapshot(table, ports_by_pid)
