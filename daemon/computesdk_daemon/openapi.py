@@ -13,8 +13,8 @@ from typing import Any
 
 from aiohttp import web
 
-from computesdk_daemon.health import daemon_version
 from computesdk_daemon.auth import public
+from computesdk_daemon.health import daemon_version
 
 MODULES = web.AppKey("openapi_modules", Sequence[ModuleType])
 
