@@ -17,6 +17,7 @@ import fcntl
 import os
 import signal
 import struct
+import sys
 import termios
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -64,10 +65,12 @@ def _resolve(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
-def _take_controlling_terminal() -> None:
-    # Runs in the child between setsid() and exec: stdin (the PTY) becomes its controlling
-    # terminal, so the shell gets job control, ^C and SIGWINCH.
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+# Started in the new session with the PTY as stdin, it makes the PTY its controlling terminal
+# (so the shell gets job control, ^C and SIGWINCH) and becomes the shell. A separate program,
+# because a preexec_fn is not safe in a process with threads, as the daemon is.
+_CONTROLLING_TERMINAL_LAUNCHER = (
+    "import fcntl, os, sys, termios; fcntl.ioctl(0, termios.TIOCSCTTY, 0); os.execvp(sys.argv[1], sys.argv[1:])"
+)
 
 
 def session_groups(sid: int) -> set[int]:
@@ -128,8 +131,8 @@ class PtyTerminal:
         try:
             set_size(slave, self.cols, self.rows)
             child = supervisor.spawn(
-                [self.shell], cwd=cwd, env=env, stdin=slave, stdout=slave, stderr=slave,
-                preexec_fn=_take_controlling_terminal,
+                [sys.executable, "-I", "-S", "-c", _CONTROLLING_TERMINAL_LAUNCHER, self.shell],
+                cwd=cwd, env=env, stdin=slave, stdout=slave, stderr=slave,
             )
         except BaseException:
             os.close(master)

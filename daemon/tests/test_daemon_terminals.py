@@ -286,3 +286,21 @@ def test_implicit_terminal_is_not_listed(daemon: DaemonProcess) -> None:
     listed = daemon.request("GET", "/terminals").json()["data"]["terminals"]
     assert started["terminal_id"] not in [t["id"] for t in listed]
     assert daemon.request("DELETE", f"/terminals/{started['terminal_id']}").status_code == 400
+
+
+def test_the_pty_is_the_shells_controlling_terminal(daemon: DaemonProcess) -> None:
+    """^C reaches the foreground job: without a controlling terminal it would not."""
+    terminal = create(daemon, pty=True, shell="/bin/bash")
+    socket = daemon.ws()
+    try:
+        socket.send("subscribe", terminal["channel"])
+        socket.send("terminal:input", data={"terminal_id": terminal["id"], "input": "tty; sleep 30; echo after=$?\n"})
+        read_until(socket, until_output("/dev/pts/"))
+        time.sleep(0.3)
+        started = time.monotonic()
+        socket.send("terminal:input", data={"terminal_id": terminal["id"], "input": "\x03"})
+        read_until(socket, until_output("after=130"))
+        assert time.monotonic() - started < 10
+    finally:
+        socket.close()
+        daemon.request("DELETE", f"/terminals/{terminal['id']}")
