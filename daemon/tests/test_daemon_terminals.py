@@ -294,11 +294,12 @@ def test_the_pty_is_the_shells_controlling_terminal(daemon: DaemonProcess) -> No
     socket = daemon.ws()
     try:
         socket.send("subscribe", terminal["channel"])
-        socket.send("terminal:input", data={"terminal_id": terminal["id"], "input": "tty; sleep 30; echo after=$?\n"})
+        socket.send("terminal:input", data={"terminal_id": terminal["id"], "input": "tty; sleep 30\n"})
         read_until(socket, until_output("/dev/pts/"))
         time.sleep(0.3)
         started = time.monotonic()
         socket.send("terminal:input", data={"terminal_id": terminal["id"], "input": "\x03"})
+        socket.send("terminal:input", data={"terminal_id": terminal["id"], "input": "echo after=$?\n"})
         read_until(socket, until_output("after=130"))
         assert time.monotonic() - started < 10
     finally:
