@@ -29,12 +29,6 @@ async def health(_: web.Request) -> web.Response:
     return flat({"status": "ok", "timestamp": format_datetime(dt.datetime.now(dt.timezone.utc))})
 
 
-@public
-async def ready(_: web.Request) -> web.Response:
-    """GET /ready: managed servers and overlays are up (none exist yet)."""
-    return flat({"ready": True, "servers": [], "overlays": []})
-
-
 async def info(request: web.Request) -> web.Response:
     """GET /info: what this sandbox is and how long it lives."""
     config = request.app[CONFIG]
@@ -80,14 +74,6 @@ OPENAPI_PATHS = {
             {"status": {"const": "ok"}, "timestamp": api.DATETIME}, required=("status", "timestamp"),
         ))},
     }},
-    "/ready": {"get": {
-        "summary": "Readiness of managed servers and overlays", "security": api.PUBLIC,
-        "responses": {"200": api.flat("Readiness", api.obj(
-            {"ready": api.BOOLEAN, "healthy": api.BOOLEAN, "servers": api.array({"type": "object"}),
-             "overlays": api.array({"type": "object"})},
-            required=("ready", "servers", "overlays"),
-        ))},
-    }},
     "/info": {"get": {
         "summary": "What this sandbox is and how long it lives",
         "responses": {"200": api.wrapped("Sandbox information", _INFO), **api.errors(401)},
@@ -98,5 +84,4 @@ OPENAPI_PATHS = {
 def setup(app: web.Application) -> None:
     """Register the health and info routes."""
     app.router.add_get("/health", health)
-    app.router.add_get("/ready", ready)
     app.router.add_get("/info", info)

@@ -23,6 +23,7 @@ from aiohttp import web
 from dotenv import dotenv_values
 
 from computesdk_core.wire import format_datetime
+from computesdk_daemon.auth import public
 from computesdk_daemon.command_spec import command_environment, default_shell, resolve_cwd
 from computesdk_daemon.config import CONFIG
 from computesdk_daemon.env import status_wrapped
@@ -32,6 +33,7 @@ from computesdk_daemon.output import OutputPump, TailBuffer, TextSink
 from computesdk_daemon.ports import PORTS, PortMonitor, Snapshot, listening_sockets
 from computesdk_daemon.processes import SUPERVISOR, Child, ProcessSupervisor
 from computesdk_daemon.request_body import get_bool, get_str, get_str_map, read_object, require_str
+from computesdk_daemon.responses import flat
 from computesdk_daemon.signals import SIGNALS, SignalService
 
 SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
@@ -429,6 +431,18 @@ async def start_server(request: web.Request) -> web.Response:
     return status_wrapped("Server started", {"server": server.info()})
 
 
+@public
+async def ready(request: web.Request) -> web.Response:
+    """GET /ready: whether every managed server that should run is listening (so has a URL)."""
+    servers = [
+        {"slug": server.config.slug, "port": info["port"], "url": info["url"], "status": info["status"]}
+        for server in request.app[SERVERS].servers.values()
+        for info in (server.info(),)
+    ]
+    wanted = [entry for entry in servers if entry["status"] != "stopped"]
+    return flat({"ready": all(entry["status"] == "ready" for entry in wanted), "servers": servers, "overlays": []})
+
+
 async def list_servers(request: web.Request) -> web.Response:
     """GET /servers -> {servers}."""
     servers = [server.info() for server in request.app[SERVERS].servers.values()]
@@ -483,6 +497,7 @@ def setup(app: web.Application) -> None:
     registry = ServerRegistry(app)
     app[SERVERS] = registry
     app[PORTS].add_listener(registry.on_ports)
+    app.router.add_get("/ready", ready)
     app.router.add_get("/servers", list_servers)
     app.router.add_post("/servers", start_server)
     app.router.add_get("/servers/{slug}", get_server)
@@ -534,6 +549,16 @@ _ONE = {"server": _SERVER_INFO}
 _SLUG = {"slug": {"type": "string"}}
 
 OPENAPI_PATHS: dict[str, Any] = {
+    "/ready": {"get": {
+        "summary": "Whether every managed server that should run listens on its port", "security": [],
+        "responses": {"200": {"description": "Readiness (flat)", "content": {"application/json": {"schema": {
+            "type": "object", "required": ["ready", "servers", "overlays"], "properties": {
+                "ready": {"type": "boolean"},
+                "servers": {"type": "array", "items": {"type": "object", "properties": {
+                    "slug": {"type": "string"}, "port": {"type": ["integer", "null"]},
+                    "url": {"type": ["string", "null"]}, "status": {"type": "string"}}}},
+                "overlays": {"type": "array", "items": {"type": "object"}}}}}}}},
+    }},
     "/servers": {
         "get": {"summary": "List the managed servers",
                 "responses": {"200": _status_wrapped("The servers", {"servers": {"type": "array", "items": _SERVER_INFO}}),

@@ -224,3 +224,14 @@ def test_a_server_with_the_command_alias_and_the_command_line_pid(daemon: Daemon
     assert server["start"] == "sleep 30" and pid_alive(server["pid"])
     daemon.request("DELETE", "/servers/alias")
     assert wait_until_dead(server["pid"])
+
+
+def test_ready_reports_servers_and_waits_for_them(daemon: DaemonProcess, cleanup: list[str]) -> None:
+    cleanup.append("slowweb")
+    started = daemon.request("POST", "/servers", json={"slug": "slowweb", "start": "sleep 1; exec python3 -m http.server $PORT"})
+    assert started.status_code == 200, started.text
+    early = requests.get(daemon.url + "/ready", timeout=10).json()
+    assert early["ready"] is False and [s["slug"] for s in early["servers"]] == ["slowweb"]
+    wait_for(daemon, "slowweb", {"ready"})
+    late = requests.get(daemon.url + "/ready", timeout=10).json()
+    assert late["ready"] is True and late["servers"][0]["url"].startswith("http://127.0.0.1:")
