@@ -19,13 +19,6 @@ HTTP_TIMEOUT = 30
 
 
 @pytest.fixture(scope="module")
-def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaemonProcess]:
-    process = DaemonProcess(tmp_path_factory.mktemp("auth")).start()
-    yield process
-    process.stop()
-
-
-@pytest.fixture(scope="module")
 def client(daemon: DaemonProcess) -> Iterator[DaemonClient]:
     daemon_client = DaemonClient(DaemonEndpoint(daemon.url, daemon.token), name="auth-test")
     yield daemon_client

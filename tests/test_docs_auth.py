@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from computesdk_core import compute
-
-DOCS = Path(__file__).resolve().parent.parent / "docs"
-_BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[Any]:
-    made = compute(provider="local").sandbox.create(timeout=300)
-    try:
-        yield made
-    finally:
-        made.destroy()
+from tests.docs_examples import python_blocks, run_examples
 
 
 @pytest.mark.parametrize("page", ["session_tokens.md", "magic_links.md"])
 def test_the_examples_run(page: str, sandbox: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    blocks = _BLOCK.findall((DOCS / page).read_text())
+    blocks = python_blocks(page)
     assert len(blocks) >= 3, f"{page} lost its examples"
-    namespace: dict[str, Any] = {"sandbox": sandbox}
-    # One namespace per page: later examples use what earlier ones made, as a reader would.
-    for number, block in enumerate(blocks, 1):
-        exec(compile(block, f"{page}[python block {number}]", "exec"), namespace)
+    run_examples(page, sandbox)
     printed = capsys.readouterr().out
     assert "Traceback" not in printed
     if page == "session_tokens.md":

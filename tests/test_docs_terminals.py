@@ -4,27 +4,20 @@ from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from computesdk_core import compute
+from tests.docs_examples import python_blocks, run_examples
 
-PAGE = Path(__file__).resolve().parent.parent / "docs" / "terminals.md"
-_BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 DEADLINE = 15.0
 
 
 def test_the_examples_run(capsys: pytest.CaptureFixture[str]) -> None:
-    blocks = _BLOCK.findall(PAGE.read_text())
-    assert len(blocks) == 6, "docs/terminals.md lost examples"
+    assert len(python_blocks("terminals.md")) == 6, "docs/terminals.md lost examples"
     sandbox = compute(provider="local").sandbox.create(timeout=300)
     try:
-        namespace: dict[str, Any] = {"sandbox": sandbox}
-        # One namespace for the page: later examples use what earlier ones made, as a reader would.
-        for number, block in enumerate(blocks, 1):
-            exec(compile(block, f"terminals.md[python block {number}]", "exec"), namespace)
+        run_examples("terminals.md", sandbox)
         printed = capsys.readouterr().out
         # Handlers print on the event thread, possibly after the blocks have run.
         end = time.monotonic() + DEADLINE

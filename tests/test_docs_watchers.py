@@ -2,35 +2,17 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from computesdk_core import compute
-
-DOCS = Path(__file__).resolve().parent.parent / "docs"
-_BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[Any]:
-    made = compute(provider="local").sandbox.create(timeout=300)
-    try:
-        yield made
-    finally:
-        made.destroy()
+from tests.docs_examples import python_blocks, run_examples
 
 
 def test_the_examples_run(sandbox: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    blocks = _BLOCK.findall((DOCS / "watchers.md").read_text())
+    blocks = python_blocks("watchers.md")
     assert len(blocks) >= 8, "watchers.md lost its examples"
-    namespace: dict[str, Any] = {"sandbox": sandbox}
-    # One namespace for the page: later examples use what earlier ones made, as a reader would.
-    for number, block in enumerate(blocks, 1):
-        exec(compile(block, f"watchers.md[python block {number}]", "exec"), namespace)
+    run_examples("watchers.md", sandbox)
     printed = capsys.readouterr().out.splitlines()
     expected = [
         "add: /project/src/app.ts", "change: /project/src/app.ts", "unlink: /project/src/app.ts",

@@ -18,13 +18,6 @@ pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture(scope="module")
-def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaemonProcess]:
-    process = DaemonProcess(tmp_path_factory.mktemp("env-daemon")).start()
-    yield process
-    process.stop()
-
-
-@pytest.fixture(scope="module")
 def env(daemon: DaemonProcess) -> Iterator[EnvFiles]:
     client = DaemonClient(DaemonEndpoint(daemon.url, daemon.token), name="env-test")
     yield EnvFiles(lambda: client)

@@ -15,13 +15,6 @@ from computesdk_core.namespaces.files import BatchWriteResult, Files
 from computesdk_core.types import DaemonEndpoint, FileInfo
 
 
-@pytest.fixture(scope="module")
-def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaemonProcess]:
-    process = DaemonProcess(tmp_path_factory.mktemp("files-daemon")).start()
-    yield process
-    process.stop()
-
-
 @pytest.fixture
 def files(daemon: DaemonProcess) -> Iterator[Files]:
     client = DaemonClient(DaemonEndpoint(daemon.url, daemon.token), name="files-test")

@@ -20,13 +20,6 @@ pytestmark = pytest.mark.timeout(90)
 HTTP_SERVER = f"{sys.executable} -m http.server $PORT --bind 127.0.0.1"
 
 
-@pytest.fixture(scope="module")
-def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaemonProcess]:
-    process = DaemonProcess(tmp_path_factory.mktemp("servers-daemon")).start()
-    yield process
-    process.stop()
-
-
 @pytest.fixture
 def servers(daemon: DaemonProcess) -> Iterator[Servers]:
     client = DaemonClient(DaemonEndpoint(daemon.url, daemon.token), name="servers-test")

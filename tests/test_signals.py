@@ -10,29 +10,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from computesdk_daemon.testing import DaemonProcess
 
 from computesdk_core import compute, errors
 from computesdk_core.daemon_client import DaemonClient
 from computesdk_core.namespaces.signals import SignalEvent, Signals, SignalService, SignalStatus
-from computesdk_core.types import DaemonEndpoint, RunOptions
+from computesdk_core.types import RunOptions
 
 pytestmark = pytest.mark.timeout(60)
 DEADLINE = 10.0
-
-
-@pytest.fixture(scope="module")
-def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaemonProcess]:
-    process = DaemonProcess(tmp_path_factory.mktemp("signals-daemon")).start()
-    yield process
-    process.stop()
-
-
-@pytest.fixture
-def client(daemon: DaemonProcess) -> Iterator[DaemonClient]:
-    daemon_client = DaemonClient(DaemonEndpoint(daemon.url, daemon.token), name="signals-test")
-    yield daemon_client
-    daemon_client.close()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import queue
 import re
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 from computesdk_daemon.testing import DaemonProcess
@@ -15,23 +14,8 @@ from computesdk_core import errors
 from computesdk_core.daemon_client import DaemonClient
 from computesdk_core.namespaces import terminals as terminals_module
 from computesdk_core.namespaces.terminals import Terminal, TerminalInfo, Terminals
-from computesdk_core.types import DaemonEndpoint
 
 DEADLINE = 15.0
-
-
-@pytest.fixture(scope="module")
-def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaemonProcess]:
-    process = DaemonProcess(tmp_path_factory.mktemp("daemon")).start()
-    yield process
-    process.stop()
-
-
-@pytest.fixture
-def client(daemon: DaemonProcess) -> Iterator[DaemonClient]:
-    daemon_client = DaemonClient(DaemonEndpoint(daemon.url, daemon.token), name="test")
-    yield daemon_client
-    daemon_client.close()
 
 
 @pytest.fixture

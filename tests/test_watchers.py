@@ -5,33 +5,16 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from computesdk_daemon.testing import DaemonProcess
 
 from computesdk_core import compute, errors
 from computesdk_core.daemon_client import DaemonClient
 from computesdk_core.namespaces.watchers import FileChangeEvent, FileWatcher, WatcherInfo, Watchers
-from computesdk_core.types import DaemonEndpoint
 
 DEADLINE = 10.0
-
-
-@pytest.fixture(scope="module")
-def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaemonProcess]:
-    process = DaemonProcess(tmp_path_factory.mktemp("watchers-daemon")).start()
-    yield process
-    process.stop()
-
-
-@pytest.fixture
-def client(daemon: DaemonProcess) -> Iterator[DaemonClient]:
-    daemon_client = DaemonClient(DaemonEndpoint(daemon.url, daemon.token), name="watchers-test")
-    yield daemon_client
-    daemon_client.close()
 
 
 @pytest.fixture
