@@ -26,7 +26,7 @@ def error_from_response(response: requests.Response, provider: str | None = None
         return errors.AuthenticationError(message or "the access token was refused", **context)
     if status == 403:
         return errors.PermissionDeniedError(message or "this token may not do that", **context)
-    if status == 404:
+    if status in (404, 410):
         return errors.NotFoundError(message or "not found", **context)
     if status == 429:
         retry_after = response.headers.get("retry-after")
@@ -42,8 +42,12 @@ def _message_of(response: requests.Response) -> str:
     except ValueError:
         return response.text.strip()[:500]
     if isinstance(body, dict):
+        # Vendors nest their message in several ways: {"error": "..."}, {"message": "..."},
+        # {"error": {"message": "..."}}, {"detail": "..."}.
         for key in ("error", "message", "detail"):
             value = body.get(key)
+            if isinstance(value, dict):
+                value = value.get("message")
             if isinstance(value, str):
                 return value
     return response.text.strip()[:500]
