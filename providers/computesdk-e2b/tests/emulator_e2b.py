@@ -33,7 +33,7 @@ from computesdk_core.testing.emulator import Emulator, LocalBackend, json_respon
 DOMAIN = "e2b.app"
 ENVD_VERSION = "0.5.7"
 # Directories a snapshot keeps: those a local sandbox owns and a user writes to.
-SNAPSHOT_DIRS = ("home", "root", "tmp", "srv")
+SNAPSHOT_DIRS = ("home", "tmp", "srv")
 # Connect error code -> HTTP status (the Connect protocol's table).
 CONNECT_STATUS = {"invalid_argument": 400, "unauthenticated": 401, "not_found": 404, "already_exists": 409,
                   "deadline_exceeded": 504, "internal": 500}
@@ -138,6 +138,10 @@ class ControlPlaneEmulator(Emulator):
         if Request(environ).headers.get("X-API-Key") != self.state.api_key:
             self.requests.append((environ["REQUEST_METHOD"], environ["PATH_INFO"]))
             return _error(401, "Invalid API key, it must start with 'e2b_' and be valid")(environ, start_response)
+        raw = str(environ.get("RAW_URI") or environ.get("REQUEST_URI") or "").split("?", 1)[0]
+        if raw.startswith("/templates/"):
+            # A named snapshot's id holds a "/", sent as %2F; routing (and validation) must see one segment.
+            environ["PATH_INFO"] = raw
         return super()._wsgi(environ, start_response)
 
     def _detail(self, box: Box) -> dict[str, Any]:
@@ -268,11 +272,11 @@ class ControlPlaneEmulator(Emulator):
         headers = {"X-Next-Token": str(start + size)} if start + size < len(items) else {}
         return json_response(items[start : start + size], headers=headers)
 
-    @route("/templates/<path:template_id>", methods=["DELETE"])
+    @route("/templates/<template_id>", methods=["DELETE"])
     def delete_template(self, request: Request, template_id: str) -> Response:
         """Delete a snapshot (the spec knows only 204 here, also for one already gone)."""
         with self.state.lock:
-            self.state.snapshots.pop(template_id, None)
+            self.state.snapshots.pop(urllib.parse.unquote(template_id), None)
         return Response(status=204)
 
 

@@ -1,4 +1,4 @@
-"""Fixtures of the E2B provider's tests: one emulator (control plane + envd) per module that asks."""
+"""Fixtures of the E2B provider's tests (imported by the test modules that use them)."""
 
 from __future__ import annotations
 
