@@ -84,6 +84,10 @@ class DaytonaAPI:
         """``POST /sandbox/{id}/{action}`` for the state changes (start, stop, pause, archive...)."""
         return self.http.json("POST", f"/sandbox/{_segment(sandbox_id)}/{action}", params=params, idempotent=True)
 
+    def touch(self, sandbox_id: str) -> None:
+        """``POST /sandbox/{id}/last-activity``: count now as activity (resets the auto-stop timer)."""
+        self.http.request("POST", f"/sandbox/{_segment(sandbox_id)}/last-activity", idempotent=True)
+
     def wait_until_started(self, sandbox_id: str, timeout: float, data: dict[str, Any] | None = None) -> dict[str, Any]:
         """Poll the sandbox until its state is ``started``; raise on failure or after ``timeout`` seconds."""
         deadline = time.monotonic() + timeout

@@ -105,7 +105,7 @@ def sandbox_extend_timeout(config: Mapping[str, Any], sandbox_id: str, duration:
     data = client.get_sandbox(sandbox_id)
     if data is None:
         raise errors.SandboxNotFoundError(f"daytona: sandbox {sandbox_id} does not exist")
-    client.http.request("POST", f"/sandbox/{sandbox_id}/last-activity", idempotent=True)
+    client.touch(sandbox_id)
     minutes = max(1, math.ceil(duration / 60))
     current = data.get("autoStopInterval")
     if isinstance(current, (int, float)) and 0 < current < minutes:
