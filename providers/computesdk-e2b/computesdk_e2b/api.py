@@ -52,7 +52,7 @@ class ControlPlane:
             return None
         return _object(found, "GET /sandboxes/{id}")
 
-    def list(self, metadata: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    def sandboxes(self, metadata: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
         """Every running or paused sandbox (``GET /v2/sandboxes``, all pages), filtered by metadata."""
         params: dict[str, Any] = {"state": "running,paused", "limit": PAGE_LIMIT}
         if metadata:

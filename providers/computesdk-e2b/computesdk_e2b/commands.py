@@ -11,7 +11,6 @@ from typing import Any
 
 from computesdk_core import errors
 from computesdk_core.types import CommandResult, RunOptions
-
 from computesdk_e2b.connect import StreamError
 from computesdk_e2b.envd import Envd
 

@@ -16,7 +16,6 @@ import requests
 from computesdk_core import errors
 from computesdk_core.secrets import Secret
 from computesdk_core.vendor_http import VendorAPI
-
 from computesdk_e2b import connect
 
 ENVD_PORT = 49983

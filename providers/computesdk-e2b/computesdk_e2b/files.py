@@ -6,8 +6,7 @@ import datetime as dt
 from typing import Any
 
 from computesdk_core import errors
-from computesdk_core.types import FileEntry
-
+from computesdk_core.types import FileEntry, FileType
 from computesdk_e2b.envd import Envd
 from computesdk_e2b.times import parse_time
 
@@ -70,7 +69,7 @@ def remove(envd: Envd, path: str) -> None:
 
 
 def _entry(item: dict[str, Any]) -> FileEntry:
-    kind = "directory" if item.get("type") == "FILE_TYPE_DIRECTORY" else "file"
+    kind: FileType = "directory" if item.get("type") == "FILE_TYPE_DIRECTORY" else "file"
     modified = item.get("modifiedTime")
     when = parse_time(modified) or dt.datetime.fromtimestamp(0, dt.timezone.utc)
     # proto3 JSON writes int64 as a string and leaves out zero values.

@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from computesdk_core.secrets import Secret
-
 from computesdk_e2b.api import control_plane
 from computesdk_e2b.envd import Envd, envd_base_url
 

@@ -22,7 +22,6 @@ from computesdk_core.types import (
     SandboxRecord,
     SnapshotInfo,
 )
-
 from computesdk_e2b import commands, files
 from computesdk_e2b.api import PROVIDER, control_plane
 from computesdk_e2b.config import API_KEY_ENV, resolve_config
@@ -103,7 +102,7 @@ def sandbox_get(config: Mapping[str, Any], sandbox_id: str) -> SandboxRecord | N
 @hookimpl
 def sandbox_list(config: Mapping[str, Any]) -> list[SandboxRecord] | None:
     """Running and paused sandboxes (``GET /v2/sandboxes``, every page)."""
-    return [record_of(config, item) for item in control_plane(config).list()]
+    return [record_of(config, item) for item in control_plane(config).sandboxes()]
 
 
 @hookimpl
@@ -117,7 +116,7 @@ def sandbox_destroy(config: Mapping[str, Any], sandbox_id: str) -> bool | None:
 def sandbox_find(config: Mapping[str, Any], name: str, namespace: str) -> SandboxRecord | None:
     """The sandbox whose metadata holds this name and namespace (filtered by E2B's list)."""
     wanted = {NAME_KEY: name, NAMESPACE_KEY: namespace}
-    for item in control_plane(config).list(metadata=wanted):
+    for item in control_plane(config).sandboxes(metadata=wanted):
         stored = item.get("metadata") or {}
         if all(stored.get(key) == value for key, value in wanted.items()):
             return record_of(config, item)

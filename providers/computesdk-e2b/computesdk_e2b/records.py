@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from computesdk_core.types import SandboxRecord
-
 from computesdk_e2b.handle import E2BSandbox
 from computesdk_e2b.times import parse_time
 
