@@ -236,7 +236,8 @@ _clients_lock = threading.Lock()
 
 def client_for(config: Mapping[str, Any]) -> RunloopAPI:
     """The shared client of one configuration (one connection pool per account and URL)."""
-    key = (config["api_url"], config["api_key"], config["request_timeout"], config["max_retries"])
+    # The client also carries the options its handles read (tunnel mode, waits), so the whole config is the key.
+    key = tuple(sorted(config.items()))
     with _clients_lock:
         client = _clients.get(key)
         if client is None:

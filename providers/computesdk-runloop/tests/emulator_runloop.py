@@ -84,6 +84,11 @@ class RunloopEmulator(Emulator):
         self.max_hold: float | None = None
         #: Extra seconds a devbox stays "provisioning".
         self.boot_delay = 0.0
+        #: When set, each output stream's first connection breaks off after this many events.
+        self.drop_streams_after: int | None = None
+        self._dropped: set[tuple[str, str]] = set()
+        #: (execution id, stream, offset) of every stream opened.
+        self.stream_opens: list[tuple[str, str, int]] = []
 
     # --- plumbing ----------------------------------------------------------------------------
 
@@ -407,10 +412,18 @@ class RunloopEmulator(Emulator):
             return refused
         assert execution is not None
         offset = int(request.args.get("offset") or 0)
+        self.stream_opens.append((execution.id, which, offset))
+        budget = None
+        if self.drop_streams_after is not None and (execution.id, which) not in self._dropped:
+            self._dropped.add((execution.id, which))
+            budget = self.drop_streams_after
 
         def events() -> Iterator[bytes]:
-            position = offset
+            position, sent = offset, 0
             while True:
+                if budget is not None and sent >= budget:
+                    return  # a connection cut short while the command still runs
+
                 with self.changed:
                     self.changed.wait_for(lambda: len(execution.output[which]) > position or execution.done,
                                           timeout=KEEPALIVE_EVERY)
@@ -419,6 +432,7 @@ class RunloopEmulator(Emulator):
                 if data:
                     chunk = {"output": data.decode("utf-8", errors="replace"), "offset": position}
                     position += len(data)
+                    sent += 1
                     yield f"data: {json.dumps(chunk)}\n\n".encode()
                 elif done:
                     return
