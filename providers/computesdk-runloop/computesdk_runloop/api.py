@@ -9,6 +9,7 @@ retried.
 from __future__ import annotations
 
 import threading
+import urllib.parse
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -17,7 +18,6 @@ import requests
 from computesdk_core import errors
 from computesdk_core.secrets import Secret
 from computesdk_core.vendor_http import VendorAPI
-
 from computesdk_runloop.config import PROVIDER
 
 # Long-poll holds the API accepts: 30 s for devboxes, 25 s for executions.
@@ -161,7 +161,7 @@ class RunloopAPI:
         """POST /v1/devboxes/{id}/upload_file as multipart form data (any bytes)."""
         # requests builds the multipart body from ``files``; VendorAPI passes ``data`` through,
         # so the body is encoded here and sent with its boundary header.
-        body, content_type = requests.models.RequestEncodingMixin._encode_files(  # type: ignore[attr-defined]
+        body, content_type = requests.models.RequestEncodingMixin._encode_files(
             {"file": ("file", content, "application/octet-stream")}, {"path": path})
         self.http.request("POST", f"/v1/devboxes/{_seg(devbox_id)}/upload_file", data=body,
                           headers={"Content-Type": content_type}, idempotent=True)
@@ -223,7 +223,7 @@ class RunloopAPI:
 
 def _seg(value: str) -> str:
     """``value`` as one URL path segment (ids are opaque; never let one add a path level)."""
-    return requests.utils.quote(str(value), safe="")
+    return urllib.parse.quote(str(value), safe="")
 
 
 def _execution(devbox_id: str, execution_id: str) -> str:

@@ -14,11 +14,11 @@ import re
 import shlex
 import threading
 import time
+
 import requests
 
 from computesdk_core import errors
 from computesdk_core.types import CommandResult, OutputHandler, RunOptions
-
 from computesdk_runloop.api import RunloopAPI
 from computesdk_runloop.config import PROVIDER
 from computesdk_runloop.sse import iter_events

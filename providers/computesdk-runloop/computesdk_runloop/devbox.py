@@ -15,7 +15,6 @@ from typing import Any
 
 from computesdk_core import errors
 from computesdk_core.types import CreateOptions, SandboxRecord
-
 from computesdk_runloop.api import GONE_STATUSES, RunloopAPI, is_status
 from computesdk_runloop.config import PROVIDER
 

@@ -15,7 +15,6 @@ import shlex
 
 from computesdk_core import errors
 from computesdk_core.types import RunOptions
-
 from computesdk_runloop import commands
 from computesdk_runloop.api import RunloopAPI
 from computesdk_runloop.config import PROVIDER

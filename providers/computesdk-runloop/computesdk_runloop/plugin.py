@@ -16,7 +16,6 @@ from computesdk_core.types import (
     SandboxRecord,
     SnapshotInfo,
 )
-
 from computesdk_runloop import commands, config, files
 from computesdk_runloop.api import GONE_STATUSES, LIVE_STATUSES, RunloopAPI, client_for
 from computesdk_runloop.devbox import NAME_KEY, NAMESPACE_KEY, RunloopDevbox, create_body, created_at, to_record, wait_for

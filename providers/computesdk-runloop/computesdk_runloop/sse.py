@@ -18,7 +18,7 @@ class Event:
 def iter_events(chunks: Iterable[bytes]) -> Iterator[Event]:
     """Events of a byte stream cut anywhere; lines end in LF or CRLF, ``:`` lines are comments."""
     buffer = bytearray()
-    kind, data = "", []
+    kind, data = "", list[str]()
     for chunk in chunks:
         buffer += chunk
         start = 0

@@ -114,6 +114,9 @@ class RunloopEmulator(Emulator):
         if response.status_code < 400:
             super()._validate_response(request, response)
 
+    def _sandbox(self, devbox_id: str) -> Any:
+        return self.backend.get(devbox_id)
+
     def _authorized(self, request: Request) -> bool:
         return request.headers.get("Authorization") == f"Bearer {self.api_key}"
 
@@ -309,7 +312,7 @@ class RunloopEmulator(Emulator):
         if refused:
             return refused
         command = (request.get_json(silent=True) or {}).get("command")
-        result = self.backend.get(devbox_id).run_command(command)
+        result = self._sandbox(devbox_id).run_command(command)
         return json_response({"devbox_id": devbox_id, "stdout": result.stdout, "stderr": result.stderr,
                               "exit_status": result.exit_code, "shell_name": None})
 
@@ -339,7 +342,7 @@ class RunloopEmulator(Emulator):
         wrapped = (f"mkdir -p {PID_DIR} && echo $$ > {PID_DIR}/{execution.id}.pid && "
                    f"exec bash -c {shlex.quote(command)}")
         try:
-            sandbox = self.backend.get(execution.devbox_id)
+            sandbox = self._sandbox(execution.devbox_id)
             code = sandbox.run_command(wrapped, on_stdout=sink("stdout"), on_stderr=sink("stderr")).exit_code
         except Exception:
             code = 143
@@ -390,7 +393,7 @@ class RunloopEmulator(Emulator):
         if not execution.done:
             pid_file = f"{PID_DIR}/{execution.id}.pid"
             target = '-- "-$(cat ' + pid_file + ')"' if group else f'"$(cat {pid_file})"'
-            self.backend.get(devbox_id).run_command(
+            self._sandbox(devbox_id).run_command(
                 f"for i in $(seq 50); do [ -s {pid_file} ] && break; sleep 0.1; done; kill -KILL {target} 2>/dev/null; true")
             with self.changed:
                 self.changed.wait_for(lambda: execution.done, timeout=5)
@@ -425,7 +428,7 @@ class RunloopEmulator(Emulator):
                     return  # a connection cut short while the command still runs
 
                 with self.changed:
-                    self.changed.wait_for(lambda: len(execution.output[which]) > position or execution.done,
+                    self.changed.wait_for(lambda at=position: len(execution.output[which]) > at or execution.done,  # type: ignore[misc]
                                           timeout=KEEPALIVE_EVERY)
                     data = bytes(execution.output[which][position:])
                     done = execution.done
@@ -455,7 +458,7 @@ class RunloopEmulator(Emulator):
             return refused
         path = self._absolute((request.get_json(silent=True) or {}).get("file_path", ""))
         try:
-            data = self.backend.get(devbox_id).filesystem.read_bytes(path)
+            data = self._sandbox(devbox_id).filesystem.read_bytes(path)
         except FileNotFoundError:
             return error(400, f"File not found: {path}")
         return Response(data.decode("utf-8", errors="replace"), mimetype="text/plain")
@@ -467,7 +470,7 @@ class RunloopEmulator(Emulator):
         if refused:
             return refused
         path = self._absolute((request.get_json(silent=True) or {}).get("path", ""))
-        sandbox = self.backend.get(devbox_id)
+        sandbox = self._sandbox(devbox_id)
         if not sandbox.filesystem.exists(path):
             return error(400, f"File not found: {path}")
         try:
@@ -479,7 +482,7 @@ class RunloopEmulator(Emulator):
 
     def _parent_missing(self, devbox_id: str, path: str) -> bool:
         parent = path.rsplit("/", 1)[0] or "/"
-        return not self.backend.get(devbox_id).filesystem.exists(parent)
+        return not self._sandbox(devbox_id).filesystem.exists(parent)
 
     @route("/v1/devboxes/<devbox_id>/write_file_contents", methods=["POST"])
     def write_file_contents(self, request: Request, devbox_id: str) -> Response:
@@ -492,7 +495,7 @@ class RunloopEmulator(Emulator):
         if self._parent_missing(devbox_id, path):
             return json_response({"devbox_id": devbox_id, "stdout": "", "exit_status": 1,
                                   "stderr": f"cannot create {path}: No such file or directory\n"})
-        self.backend.get(devbox_id).filesystem.write_file(path, body.get("contents", ""))
+        self._sandbox(devbox_id).filesystem.write_file(path, body.get("contents", ""))
         return json_response({"devbox_id": devbox_id, "stdout": "", "stderr": "", "exit_status": 0})
 
     @route("/v1/devboxes/<devbox_id>/upload_file", methods=["POST"])
@@ -507,7 +510,7 @@ class RunloopEmulator(Emulator):
             return error(400, "multipart field 'file' is missing")
         if self._parent_missing(devbox_id, path):
             return error(400, f"cannot create {path}: No such file or directory")
-        self.backend.get(devbox_id).filesystem.write_file(path, upload.read())
+        self._sandbox(devbox_id).filesystem.write_file(path, upload.read())
         return json_response({})
 
     # --- disk snapshots -----------------------------------------------------------------------
@@ -519,14 +522,15 @@ class RunloopEmulator(Emulator):
         if refused:
             return refused
         body = request.get_json(silent=True) or {}
-        archived = self.backend.get(devbox_id).run_command(f"tar -C {HOME} -cf - . | base64 -w0")
+        archived = self._sandbox(devbox_id).run_command(f"tar -C {HOME} -cf - . | base64 -w0")
         if archived.exit_code != 0:
             return error(500, f"snapshot failed: {archived.stderr}")
-        snapshot = {"id": "snp_" + secrets.token_hex(10), "name": body.get("name"), "create_time_ms": _now_ms(),
+        snapshot_id = "snp_" + secrets.token_hex(10)
+        snapshot: dict[str, Any] = {"id": snapshot_id, "name": body.get("name"), "create_time_ms": _now_ms(),
                     "metadata": dict(body.get("metadata") or {}), "source_devbox_id": devbox_id,
                     "_status": "in_progress"}
-        self.snapshot_data[snapshot["id"]] = base64.b64decode(archived.stdout)
-        self.snapshots[snapshot["id"]] = snapshot
+        self.snapshot_data[snapshot_id] = base64.b64decode(archived.stdout)
+        self.snapshots[snapshot_id] = snapshot
         return json_response(self._view(snapshot))
 
     @route("/v1/devboxes/disk_snapshots/<snapshot_id>/status", methods=["GET"])

@@ -43,8 +43,8 @@ def knobs(emulator: RunloopEmulator) -> Iterator[RunloopEmulator]:  # noqa: F811
         emulator.drop_streams_after = None
 
 
-def _count(emulator: RunloopEmulator, suffix: str) -> int:
-    return sum(1 for _, path in emulator.requests if path.endswith(suffix))
+def _count(server: RunloopEmulator, suffix: str) -> int:
+    return sum(1 for _, path in server.requests if path.endswith(suffix))
 
 
 def test_create_waits_through_408_answers_until_the_devbox_runs(runloop: Any, knobs: RunloopEmulator) -> None:

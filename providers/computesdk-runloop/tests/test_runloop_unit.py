@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import pytest
 import responses
+from computesdk_runloop import config as runloop_config
+from computesdk_runloop.sse import Event, iter_events
 from responses import matchers
 
 from computesdk_core import compute, errors
-from computesdk_runloop import config as runloop_config
-from computesdk_runloop.sse import Event, iter_events
+from computesdk_core.compute import Compute
 
 URL = "http://127.0.0.1:9"
 KEY = "rl_unit_key_abcdef0123456789"
 pytestmark = pytest.mark.timeout(60)
 
 
-def _compute(**extra: object) -> object:
+def _compute(**extra: object) -> Compute:
     return compute(provider="runloop", runloop={"api_key": KEY, "api_url": URL, **extra})
 
 
@@ -115,7 +116,7 @@ def test_a_second_enable_tunnel_falls_back_to_the_existing_tunnel() -> None:
     box = _compute().sandbox.create(timeout=60)
     assert box.get_url(3000) == "https://3000-k3y.tunnel.runloop.ai"
     assert box.get_url(3001) == "https://3001-k3y.tunnel.runloop.ai"
-    assert len([c for c in responses.calls if c.request.url.endswith("/enable_tunnel")]) == 1
+    assert len([c for c in responses.calls if str(c.request.url).endswith("/enable_tunnel")]) == 1
 
 
 @responses.activate
@@ -171,10 +172,10 @@ def test_bad_options_are_configuration_errors(options: dict[str, object], fragme
 
 
 def test_sse_events_survive_any_cut_crlf_comments_and_multiline_data() -> None:
-    """Events are reassembled from arbitrary byte cuts, with CRLF endings, comments and data lines."""
-    stream = ('data: {"output": "h\\u00e9", "offset": 0}\r\n\r\n: keep-alive\n\n'
+    """Events are reassembled from arbitrary byte cuts (inside UTF-8 characters too), with CRLF endings, comments and data lines."""
+    stream = ('data: {"output": "hé ✓", "offset": 0}\r\n\r\n: keep-alive\n\n'
               'event: error\ndata: {"code": 404,\ndata:  "message": "gone"}\n\n').encode()
     for cut in range(1, len(stream)):
         events = list(iter_events([stream[:cut], stream[cut:]]))
-        assert events == [Event("message", '{"output": "h\\u00e9", "offset": 0}'),
+        assert events == [Event("message", '{"output": "hé ✓", "offset": 0}'),
                           Event("error", '{"code": 404,\n "message": "gone"}')]
