@@ -6,27 +6,34 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from emulator_e2b import E2BEmulator
+from e2b_emulator_process import EmulatorProcess
 
 from computesdk_core import compute
 from computesdk_core.testing import ConformanceSuite
 
 
 class TestE2BConformance(ConformanceSuite):
-    """Every conformance test, with E2B's wire format between the plugin and real local sandboxes."""
+    """Every conformance test, with E2B's wire format between the plugin and real local sandboxes.
+
+    The emulator runs in a child process: the suite counts the threads a sandbox leaves behind,
+    and the emulator's server threads are none of the client's.
+    """
 
     provider = "e2b"
 
     @pytest.fixture(scope="class")
     @classmethod
-    def emulator(cls) -> Iterator[E2BEmulator]:
+    def emulator(cls) -> Iterator[EmulatorProcess]:
         """The emulator of this class; after the suite, nothing it saw may depart from E2B's specs."""
-        with E2BEmulator() as running:
+        running = EmulatorProcess().start()
+        try:
             yield running
-            assert running.violations == []
+        finally:
+            violations = running.stop()
+        assert violations == [], violations
 
     @pytest.fixture(scope="class")
     @classmethod
-    def compute_instance(cls, emulator: E2BEmulator) -> Any:
+    def compute_instance(cls, emulator: EmulatorProcess) -> Any:
         """A compute instance whose ``e2b`` options point at the emulator."""
         return compute(provider="e2b", e2b=emulator.config)
