@@ -64,6 +64,7 @@ class VendorAPI:
         json: Any = None,
         params: Mapping[str, Any] | None = None,
         data: Any = None,
+        files: Any = None,
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
         timeout: float | None | str = "default",
@@ -74,6 +75,7 @@ class VendorAPI:
 
         ``idempotent`` decides whether failures worth retrying are retried (default: by method).
         ``timeout`` is the read deadline in seconds (``None`` only for streams that end on their own).
+        ``files`` is a multipart upload, as ``requests`` takes it.
         """
         method = method.upper()
         retry = IDEMPOTENT_METHODS.__contains__(method) if idempotent is None else idempotent
@@ -83,7 +85,7 @@ class VendorAPI:
         def once() -> requests.Response:
             try:
                 response = self._session.request(
-                    method, url, json=json, params=params, data=data, headers=headers, stream=stream,
+                    method, url, json=json, params=params, data=data, files=files, headers=headers, stream=stream,
                     timeout=(CONNECT_TIMEOUT, read_timeout),  # type: ignore[arg-type]
                 )
             except requests.Timeout as exc:

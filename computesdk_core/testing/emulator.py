@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import yaml
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import ThreadedWSGIServer
 from werkzeug.wrappers import Request, Response
 
 SPECS_ENV = "COMPUTESDK_VENDOR_SPECS"
@@ -52,6 +52,15 @@ def find_vendor_specs() -> Path | None:
     return None
 
 
+class _NamedThreadServer(ThreadedWSGIServer):
+    """The threaded WSGI server, with every request thread named and a daemon thread."""
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        thread = threading.Thread(target=self.process_request_thread, args=(request, client_address),
+                                  name=f"emulator-request-{self.server_port}", daemon=True)
+        thread.start()
+
+
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A JSON response."""
     return Response(json.dumps(data), status=status, headers=headers, mimetype="application/json")
@@ -77,7 +86,7 @@ class Emulator:
         self.violations: list[str] = []
         self.requests: list[tuple[str, str]] = []
         self._openapi = self._load_spec()
-        self._server: BaseWSGIServer | None = None
+        self._server: ThreadedWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -110,7 +119,7 @@ class Emulator:
 
     def start(self) -> Emulator:
         """Start serving on a free loopback port."""
-        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
+        self._server = _NamedThreadServer("127.0.0.1", 0, self._wsgi)
         self._thread = threading.Thread(target=self._server.serve_forever, name=f"emulator-{type(self).__name__}",
                                         daemon=True)
         self._thread.start()

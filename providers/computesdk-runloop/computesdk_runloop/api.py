@@ -159,12 +159,8 @@ class RunloopAPI:
 
     def upload_file(self, devbox_id: str, path: str, content: bytes) -> None:
         """POST /v1/devboxes/{id}/upload_file as multipart form data (any bytes)."""
-        # requests builds the multipart body from ``files``; VendorAPI passes ``data`` through,
-        # so the body is encoded here and sent with its boundary header.
-        body, content_type = requests.models.RequestEncodingMixin._encode_files(
-            {"file": ("file", content, "application/octet-stream")}, {"path": path})
-        self.http.request("POST", f"/v1/devboxes/{_seg(devbox_id)}/upload_file", data=body,
-                          headers={"Content-Type": content_type}, idempotent=True)
+        self.http.request("POST", f"/v1/devboxes/{_seg(devbox_id)}/upload_file", data={"path": path},
+                          files={"file": ("file", content, "application/octet-stream")}, idempotent=True)
 
     # --- disk snapshots -------------------------------------------------------------------
 

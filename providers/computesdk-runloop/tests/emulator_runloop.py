@@ -92,19 +92,6 @@ class RunloopEmulator(Emulator):
 
     # --- plumbing ----------------------------------------------------------------------------
 
-    def start(self) -> RunloopEmulator:
-        """Start serving; every request thread is a named daemon thread (tests look at threads)."""
-        super().start()
-        server = self._server
-        assert server is not None
-
-        def process_request(request: Any, client_address: Any) -> None:
-            threading.Thread(target=server.process_request_thread, args=(request, client_address),  # type: ignore[attr-defined]
-                             name="runloop-emulator-request", daemon=True).start()
-
-        server.process_request = process_request  # type: ignore[method-assign]
-        return self
-
     def _later(self, delay: float, box: dict[str, Any], status: str) -> None:
         timer = threading.Timer(delay, self._set_status, args=(box, status))
         timer.name, timer.daemon = f"runloop-emulator-{status}-{box['id']}", True
