@@ -122,6 +122,55 @@ class DaytonaAPI:
         return self._object("GET", f"/sandbox/{_segment(sandbox_id)}/ports/{int(port)}/signed-preview-url",
                             params={"expiresInSeconds": int(expires_in)})
 
+    def snapshot_sandbox(self, sandbox_id: str, name: str) -> dict[str, Any]:
+        """``POST /sandbox/{id}/snapshot``: start saving the sandbox as snapshot ``name`` (never retried)."""
+        return self._object("POST", f"/sandbox/{_segment(sandbox_id)}/snapshot", json={"name": name},
+                            idempotent=False)
+
+    def get_snapshot(self, id_or_name: str) -> dict[str, Any] | None:
+        """The snapshot with this id or name, or None."""
+        try:
+            return self._object("GET", f"/snapshots/{_segment(id_or_name)}")
+        except errors.NotFoundError:
+            return None
+
+    def list_snapshots(self, page_size: int = LIST_PAGE_SIZE) -> Iterator[dict[str, Any]]:
+        """Every snapshot the organization can use, page after page."""
+        page = 1
+        while True:
+            data = self._object("GET", "/snapshots", params={"page": page, "limit": page_size})
+            yield from (item for item in data.get("items") or [] if isinstance(item, dict))
+            if page >= int(data.get("totalPages") or 1):
+                return
+            page += 1
+
+    def delete_snapshot(self, snapshot_id: str) -> bool:
+        """``DELETE /snapshots/{id}``; False when it was already gone."""
+        try:
+            self.http.request("DELETE", f"/snapshots/{_segment(snapshot_id)}")
+        except errors.NotFoundError:
+            return False
+        return True
+
+    def wait_until_active(self, id_or_name: str, timeout: float) -> dict[str, Any]:
+        """Poll a snapshot until it is ``active``; raise when it fails or after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        interval = _POLL_START
+        while True:
+            data = self.get_snapshot(id_or_name)
+            state = None if data is None else data.get("state")
+            if data is not None and state == "active":
+                return data
+            if state in FAILED_STATES:
+                raise errors.ProviderAPIError(
+                    f"daytona: snapshot {id_or_name} failed ({state}): {(data or {}).get('errorReason') or 'no reason given'}",
+                    status_code=None, provider=PROVIDER, request_id=None,
+                )
+            if time.monotonic() >= deadline:
+                raise errors.OperationTimeoutError(f"daytona: snapshot {id_or_name} was not active after {timeout:g} s")
+            time.sleep(interval)
+            interval = min(interval * 1.5, _POLL_MAX)
+
     def toolbox_proxy_url(self, sandbox_id: str) -> str:
         """Where the sandbox's toolbox answers (without the sandbox id)."""
         return str(self._object("GET", f"/sandbox/{_segment(sandbox_id)}/toolbox-proxy-url")["url"])

@@ -20,7 +20,7 @@ from computesdk_core import errors
 from computesdk_core.types import CodeResult, CommandResult, RunOptions
 from computesdk_daytona.handle import DaytonaSandbox
 
-_POLL_START, _POLL_MAX = 0.05, 0.5
+_POLL_START, _POLL_MAX = 0.01, 0.5
 _INTERPRETERS = {"python": ("python3", ".py"), "node": ("node", ".js")}
 
 

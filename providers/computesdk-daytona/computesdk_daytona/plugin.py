@@ -7,6 +7,7 @@ toolbox of each sandbox, found at the ``toolboxProxyUrl`` the control plane retu
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,11 +21,12 @@ from computesdk_core.types import (
     RunOptions,
     SandboxInfo,
     SandboxRecord,
+    SnapshotInfo,
 )
 from computesdk_daytona import commands, files
 from computesdk_daytona.config import API_KEY_ENV, client_of, resolve_config
 from computesdk_daytona.handle import DaytonaSandbox
-from computesdk_daytona.records import create_body, labels_filter, status_of, to_record
+from computesdk_daytona.records import create_body, labels_filter, parse_time, status_of, to_record
 
 # States from which ``start`` brings a sandbox back.
 _RESTARTABLE = frozenset({"stopped", "archived", "paused"})
@@ -110,6 +112,38 @@ def sandbox_extend_timeout(config: Mapping[str, Any], sandbox_id: str, duration:
     current = data.get("autoStopInterval")
     if isinstance(current, (int, float)) and 0 < current < minutes:
         client.action(sandbox_id, f"autostop/{minutes}")
+    return True
+
+
+def _snapshot_info(data: dict[str, Any]) -> SnapshotInfo:
+    return SnapshotInfo(id=str(data["id"]), provider="daytona", created_at=parse_time(data.get("createdAt")),
+                        name=data.get("name"), metadata={"state": data.get("state"), "general": data.get("general")})
+
+
+@hookimpl
+def snapshot_create(config: Mapping[str, Any], sandbox_id: str, name: str | None) -> SnapshotInfo | None:
+    """Save the sandbox as a Daytona snapshot and wait until the snapshot is ``active``.
+
+    The sandbox is ``snapshotting`` meanwhile and comes back ``started``; ``create(snapshot_id=...)``
+    takes the returned id (or the name).
+    """
+    client = client_of(config)
+    name = name or f"computesdk-{sandbox_id[:8]}-{uuid.uuid4().hex[:8]}"
+    client.snapshot_sandbox(sandbox_id, name)
+    client.wait_until_started(sandbox_id, config["start_timeout"])
+    return _snapshot_info(client.wait_until_active(name, config["start_timeout"]))
+
+
+@hookimpl
+def snapshot_list(config: Mapping[str, Any]) -> list[SnapshotInfo] | None:
+    """Every snapshot of the organization, Daytona's general ones included (``metadata["general"]``)."""
+    return [_snapshot_info(item) for item in client_of(config).list_snapshots()]
+
+
+@hookimpl
+def snapshot_delete(config: Mapping[str, Any], snapshot_id: str) -> bool | None:
+    """``DELETE /snapshots/{id}``; a snapshot already gone is no error."""
+    client_of(config).delete_snapshot(snapshot_id)
     return True
 
 

@@ -9,7 +9,8 @@ document describes error bodies.
 
 What differs from Daytona: sessions do not keep a shell between commands (each command runs in a
 fresh shell, which is all the plugin relies on), preview URLs lead nowhere, image builds
-(``buildInfo``) and snapshots are refused, ``autoStopInterval`` is recorded but never fires.
+(``buildInfo``) are refused, a snapshot keeps only ``/home`` and ``/tmp`` (a tar archive
+restored into the new sandbox), ``autoStopInterval`` is recorded but never fires.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import requests
-
 import yaml
 from werkzeug.wrappers import Request, Response
 
@@ -39,6 +39,8 @@ from computesdk_core.testing.emulator import Emulator, LocalBackend, find_vendor
 DEFAULT_SNAPSHOT = "daytonaio/sandbox:0.4.3"
 SPLIT_LOGS_SINCE = (0, 167, 0)
 _LOCAL_LIFETIME = 3600.0
+_SAVE = "/var/tmp/.daytona-emulator-snapshot.tgz"
+_RESTORE = "/var/tmp/.daytona-emulator-restore.tgz"
 
 
 def _now() -> str:
@@ -128,6 +130,13 @@ class DaytonaWorld:
         self.toolbox_url = ""
         self.failures: list[str] = []
         self.servers: list[Emulator] = []
+        # Snapshot id -> (its object, the tar.gz of the sandbox's saved directories).
+        self.snapshots: dict[str, tuple[dict[str, Any], bytes]] = {}
+
+    def snapshot(self, key: str) -> tuple[dict[str, Any], bytes] | None:
+        with self.lock:
+            return self.snapshots.get(key) or next(
+                (s for s in self.snapshots.values() if s[0]["name"] == key), None)
 
     def violations(self) -> list[str]:
         return [finding for server in self.servers for finding in server.violations]
@@ -202,7 +211,8 @@ class ControlPlane(_DaytonaServer):
         if body.get("buildInfo"):
             return self.error(request, 400, "the emulator cannot build images (buildInfo)")
         snapshot = body.get("snapshot") or DEFAULT_SNAPSHOT
-        if snapshot != DEFAULT_SNAPSHOT:
+        saved = self.world.snapshot(snapshot)
+        if snapshot != DEFAULT_SNAPSHOT and (saved is None or saved[0]["state"] != "active"):
             return self.error(request, 404, f"Snapshot {snapshot} not found")
         sandbox_id = str(uuid.uuid4())
         now = _now()
@@ -220,13 +230,18 @@ class ControlPlane(_DaytonaServer):
         with self.world.lock:
             self.world.sandboxes[sandbox_id] = box
         # Like Daytona, answer before the sandbox runs: the client polls until "started".
-        threading.Thread(target=self._start, args=(box,), name=f"daytona-emulator-create-{sandbox_id[:8]}",
+        threading.Thread(target=self._start, args=(box, saved[1] if saved else None), name=f"daytona-emulator-create-{sandbox_id[:8]}",
                          daemon=True).start()
         return json_response(data)
 
-    def _start(self, box: _Sandbox) -> None:
+    def _start(self, box: _Sandbox, archive: bytes | None) -> None:
         try:
-            self.world.backend.create(box.id, envs=box.data["env"], timeout=_LOCAL_LIFETIME)
+            local = self.world.backend.create(box.id, envs=box.data["env"], timeout=_LOCAL_LIFETIME)
+            if archive is not None:
+                local.filesystem.write_file(_RESTORE, archive)
+                restored = local.run_command(f"tar -C / -xzf {_RESTORE} && rm -f {_RESTORE}", timeout=120)
+                if restored.exit_code != 0:
+                    raise ComputeSDKError(f"restoring the snapshot failed: {restored.stderr.strip()}")
         except ComputeSDKError as exc:
             box.data.update(state="error", errorReason=str(exc))
             self.world.failures.append(str(exc))
@@ -336,6 +351,78 @@ class ControlPlane(_DaytonaServer):
         return json_response({"sandboxId": box.id, "port": port, "token": token,
                               "url": f"https://{port}-{token}.proxy.daytona.invalid"})
 
+    @route("/sandbox/<key>/snapshot", methods=["POST"])
+    def snapshot_sandbox(self, request: Request, key: str) -> Response:
+        box = self._live(request, key)
+        if isinstance(box, Response):
+            return box
+        name = str((request.get_json(silent=True) or {}).get("name") or "")
+        if not name or self.world.snapshot(name) is not None:
+            return self.error(request, 409, f"Snapshot {name!r} already exists or has no name")
+        if box.data["state"] != "started":
+            return self.error(request, 400, f"Sandbox is {box.data['state']}, not started")
+        now = _now()
+        snapshot = {"id": str(uuid.uuid4()), "organizationId": box.data["organizationId"], "general": False,
+                    "name": name, "state": "pending", "size": None, "entrypoint": [], "cpu": 1, "gpu": 0, "mem": 1,
+                    "disk": 3, "errorReason": None, "createdAt": now, "updatedAt": now, "lastUsedAt": None}
+        with self.world.lock:
+            self.world.snapshots[snapshot["id"]] = (snapshot, b"")
+        box.data.update(state="snapshotting", updatedAt=now)
+        threading.Thread(target=self._save, args=(box, snapshot), name=f"daytona-emulator-snapshot-{name[:16]}",
+                         daemon=True).start()
+        return json_response(box.data)
+
+    def _save(self, box: _Sandbox, snapshot: dict[str, Any]) -> None:
+        # What a snapshot keeps here: /home and /tmp (Daytona keeps the whole disk).
+        local = self.world.backend.get(box.id)
+        archive = b""
+        try:
+            saved = local.run_command(f"cd / && tar -czf {_SAVE} --exclude='./tmp/.daytona-emulator-*' "
+                                      f"$(ls -d ./home ./tmp 2>/dev/null)", timeout=120)
+            if saved.exit_code != 0:
+                raise ComputeSDKError(saved.stderr.strip() or "tar failed")
+            archive = local.filesystem.read_bytes(_SAVE)
+            local.run_command(f"rm -f {_SAVE}", timeout=30)
+            snapshot.update(state="active", size=round(len(archive) / 2**30, 6))
+        except (ComputeSDKError, AttributeError) as exc:
+            snapshot.update(state="error", errorReason=str(exc))
+        snapshot["updatedAt"] = _now()
+        with self.world.lock:
+            self.world.snapshots[snapshot["id"]] = (snapshot, archive)
+        box.data.update(state="started", updatedAt=_now())
+
+    @route("/snapshots", methods=["GET"])
+    def list_snapshots(self, request: Request) -> Response:
+        denied = self.denied(request)
+        if denied is not None:
+            return denied
+        with self.world.lock:
+            items = [s for s, _ in self.world.snapshots.values()]
+        if request.args.get("name"):
+            items = [s for s in items if request.args["name"] in s["name"]]
+        limit = int(float(request.args.get("limit") or 100))
+        page = int(float(request.args.get("page") or 1))
+        pages = max(1, -(-len(items) // limit))
+        return json_response({"items": items[(page - 1) * limit:page * limit], "total": len(items), "page": page,
+                              "totalPages": pages})
+
+    @route("/snapshots/<key>", methods=["GET"])
+    def get_snapshot(self, request: Request, key: str) -> Response:
+        denied = self.denied(request)
+        if denied is not None:
+            return denied
+        found = self.world.snapshot(key)
+        return json_response(found[0]) if found else self.error(request, 404, f"Snapshot {key} not found")
+
+    @route("/snapshots/<key>", methods=["DELETE"])
+    def delete_snapshot(self, request: Request, key: str) -> Response:
+        denied = self.denied(request)
+        if denied is not None:
+            return denied
+        with self.world.lock:
+            found = self.world.snapshots.pop(key, None)
+        return Response(status=200) if found else self.error(request, 404, f"Snapshot {key} not found")
+
     @route("/sandbox/<key>/toolbox-proxy-url", methods=["GET"])
     def toolbox_proxy_url(self, request: Request, key: str) -> Response:
         box = self._live(request, key)
@@ -388,9 +475,10 @@ class Toolbox(_DaytonaServer):
             return self.error(request, 400, "invalid environment variable name")
         combined: list[str] = []
         timeout = body.get("timeout") or None
+        # Daytona gives the command one pipe for both streams, so the output keeps the order of writes.
         try:
-            result = local.run_command(body["command"], cwd=body.get("cwd"), env=envs, timeout=timeout,
-                                       on_stdout=combined.append, on_stderr=combined.append)
+            result = local.run_command(f"{{\n{body['command']}\n}} 2>&1", cwd=body.get("cwd"), env=envs,
+                                       timeout=timeout, on_stdout=combined.append, on_stderr=combined.append)
         except CommandTimeoutError:
             return self.error(request, 408, "command execution timeout")
         return json_response({"exitCode": result.exit_code, "result": "".join(combined)})
@@ -662,6 +750,10 @@ def spawn(api_key: str = "emulator-daytona-key", isolation: str = "bwrap", ready
 
 
 def _serve(api_key: str, isolation: str) -> None:
+    import logging
+
+    # One line per request would drown the test output; errors still show.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     with DaytonaEmulator(api_key=api_key, isolation=isolation) as emulator:
         print(json.dumps({"url": emulator.url}), flush=True)
         sys.stdin.read()

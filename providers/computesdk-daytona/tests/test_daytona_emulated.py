@@ -121,6 +121,20 @@ def test_reading_a_directory_or_missing_file(box: Any) -> None:
         box.filesystem.read_file("/tmp/empty-dir/none.txt")
 
 
+def test_snapshot_round_trip(daytona: Any, box: Any) -> None:
+    """A snapshot keeps the sandbox's files: a sandbox created from it sees them; deleted, it is gone."""
+    box.filesystem.write_file("/home/daytona-snapshot/state.txt", "saved state")
+    snapshot = daytona.snapshot.create(box.sandbox_id, name="computesdk-test-snapshot")
+    assert snapshot.name == "computesdk-test-snapshot" and snapshot.provider == "daytona"
+    assert snapshot.id in [s.id for s in daytona.snapshot.list()]
+    assert box.run_command("echo still-running", timeout=30).stdout == "still-running\n"
+    with daytona.sandbox.create(timeout=60, snapshot_id=snapshot.id) as restored:
+        assert restored.filesystem.read_file("/home/daytona-snapshot/state.txt") == "saved state"
+    daytona.snapshot.delete(snapshot.id)
+    daytona.snapshot.delete(snapshot.id)
+    assert snapshot.id not in [s.id for s in daytona.snapshot.list()]
+
+
 def test_no_traffic_broke_daytonas_specs(emulator: EmulatorProcess, box: Any) -> None:
     """Everything sent and answered in this module matched Daytona's documents."""
     validating, violations = emulator.report()
