@@ -45,6 +45,7 @@ class _Session:
         self.base = box.toolbox_url
         self.id = f"computesdk-{uuid.uuid4().hex}"
         self.path = f"/process/session/{self.id}"
+        self.deleted = False
         self.call("POST", "/process/session", json={"sessionId": self.id}, idempotent=False)
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
@@ -76,7 +77,10 @@ class _Session:
         return str(data.get("stdout") or ""), str(data.get("stderr") or "")
 
     def delete(self) -> None:
-        """Delete the session (killing its processes); a session already gone is fine."""
+        """Delete the session (killing its processes) once; a session already gone is fine."""
+        if self.deleted:
+            return
+        self.deleted = True
         try:
             self.call("DELETE", self.path)
         except errors.NotFoundError:
@@ -116,7 +120,10 @@ def run_command(box: DaytonaSandbox, command: str, options: RunOptions) -> Comma
             stderr = data.get("stderr")
             if stdout is None and stderr is None:
                 stdout, stderr = data.get("output") or "", ""
-            return CommandResult(stdout=stdout or "", stderr=stderr or "", exit_code=int(data.get("exitCode") or 0),
+            code = data.get("exitCode")
+            # A toolbox that leaves the code out of the synchronous answer still has it on the command.
+            exit_code = int(code) if code is not None else session.exit_code(str(data["cmdId"]))
+            return CommandResult(stdout=stdout or "", stderr=stderr or "", exit_code=exit_code if exit_code is not None else -1,
                                  duration_ms=_ms_since(started))
         cmd_id = str(session.execute(script, run_async=True, read_timeout="default")["cmdId"])  # type: ignore[arg-type]
         return _follow(session, cmd_id, options, started)
