@@ -110,3 +110,10 @@ def test_the_emulator_serves_routes_and_reports_spec_violations() -> None:
         assert requests.get(emulator.url + "/nope", timeout=10).status_code == 404
         assert any("no such route" in violation for violation in emulator.violations)
     assert not [t for t in __import__("threading").enumerate() if t.name == "emulator-ToyEnvd"]
+
+
+@responses.activate
+def test_the_vendor_message_wins_over_a_status_phrase(api: VendorAPI) -> None:
+    responses.get(f"{BASE}/x", status=400, json={"statusCode": 400, "error": "Bad Request", "message": "the real reason"})
+    with pytest.raises(errors.ValidationError, match="the real reason"):
+        api.request("GET", "/x")

@@ -42,9 +42,10 @@ def _message_of(response: requests.Response) -> str:
     except ValueError:
         return response.text.strip()[:500]
     if isinstance(body, dict):
-        # Vendors nest their message in several ways: {"error": "..."}, {"message": "..."},
-        # {"error": {"message": "..."}}, {"detail": "..."}.
-        for key in ("error", "message", "detail"):
+        # Vendors put their message in several ways: {"error": "..."}, {"message": "..."},
+        # {"error": {"message": "..."}}, {"detail": "..."}. Where both are strings, "message"
+        # holds the text and "error" a status phrase ({"error": "Bad Request", "message": ...}).
+        for key in ("message", "error", "detail"):
             value = body.get(key)
             if isinstance(value, dict):
                 value = value.get("message")

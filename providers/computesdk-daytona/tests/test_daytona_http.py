@@ -116,8 +116,6 @@ def test_refused_key_is_an_authentication_error_without_the_key(config: dict[str
     assert KEY not in str(caught.value) and KEY not in repr(caught.value)
 
 
-@pytest.mark.xfail(strict=True, reason="computesdk_core's error mapping takes NestJS's 'error' (the status phrase) "
-                                       "before 'message'; reported for the core")
 def test_daytona_message_is_kept_over_the_status_phrase(config: dict[str, Any], mocked: Any) -> None:
     """Daytona's errors carry ``error: "Bad Request"`` and the real text in ``message``."""
     mocked.post(f"{API}/sandbox", status=400, json={
