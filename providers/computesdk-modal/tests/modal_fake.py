@@ -23,7 +23,8 @@ from computesdk_core import errors
 from computesdk_core.testing.emulator import LocalBackend
 from computesdk_core.types import FileEntry
 
-SNAPSHOT_DIRS = ("/tmp", "/home", "/root", "/srv")
+# The writable directories of a local sandbox that are its own (/root shows the host's).
+SNAPSHOT_DIRS = ("/tmp", "/home", "/srv")
 TUNNEL_DOMAIN = "modal-fake.test"
 _END = object()
 
