@@ -98,6 +98,9 @@ class VercelEmulator(Emulator):
 
     # --- plumbing ----------------------------------------------------------------------------
 
+    def _sandbox(self, name: str) -> Any:
+        return self.backend.get(name)
+
     def _refused(self, request: Request) -> Response | None:
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             return error(401, "forbidden", "Not authorized: invalid token")
@@ -319,7 +322,7 @@ class VercelEmulator(Emulator):
         if refused:
             return refused
         assert session is not None
-        archived = self.backend.get(session["_sandbox"]).run_command(f"tar -C {CWD} -cf - . | base64 -w0")
+        archived = self._sandbox(session["_sandbox"]).run_command(f"tar -C {CWD} -cf - . | base64 -w0")
         if archived.exit_code != 0:
             return error(500, "internal_error", archived.stderr)
         snapshot_id = "snap_" + secrets.token_hex(10)
@@ -368,7 +371,7 @@ class VercelEmulator(Emulator):
         argv = shlex.join([command.name, *command.args])
         wrapped = f"mkdir -p {PID_DIR} && echo $$ > {PID_DIR}/{command.id}.pid && exec {argv}"
         try:
-            sandbox = self.backend.get(sandbox_name)
+            sandbox = self._sandbox(sandbox_name)
             result = sandbox.run_command(wrapped, cwd=command.cwd, env=env, on_stdout=sink("stdout"),
                                          on_stderr=sink("stderr"))
             code = result.exit_code
@@ -444,7 +447,7 @@ class VercelEmulator(Emulator):
             return error(400, "bad_request", "signal must be a number")
         if command.exit_code is None:
             pid_file = f"{PID_DIR}/{command.id}.pid"
-            self.backend.get(self.sessions[session_id]["_sandbox"]).run_command(
+            self._sandbox(self.sessions[session_id]["_sandbox"]).run_command(
                 f"for i in $(seq 50); do [ -s {pid_file} ] && break; sleep 0.1; done; "
                 f'kill -{signal} -- "-$(cat {pid_file})" 2>/dev/null; true')
             with self.changed:
@@ -466,7 +469,7 @@ class VercelEmulator(Emulator):
             return refused
         assert session is not None
         path = self._path(request.get_json(silent=True) or {})
-        sandbox = self.backend.get(session["_sandbox"])
+        sandbox = self._sandbox(session["_sandbox"])
         if not sandbox.filesystem.exists(path):
             return Response(b"", status=404)
         try:
@@ -485,7 +488,7 @@ class VercelEmulator(Emulator):
         if request.mimetype != "application/gzip":
             return error(400, "bad_request", "the body must be a gzipped tar (application/gzip)")
         root = request.headers.get("x-cwd") or CWD
-        sandbox = self.backend.get(session["_sandbox"])
+        sandbox = self._sandbox(session["_sandbox"])
         try:
             with tarfile.open(fileobj=io.BytesIO(request.get_data()), mode="r:gz") as archive:
                 for member in archive.getmembers():
@@ -507,7 +510,7 @@ class VercelEmulator(Emulator):
             return refused
         assert session is not None
         path = self._path(request.get_json(silent=True) or {})
-        made = self.backend.get(session["_sandbox"]).run_command(f"mkdir -- {shlex.quote(path)}")
+        made = self._sandbox(session["_sandbox"]).run_command(f"mkdir -- {shlex.quote(path)}")
         if made.exit_code != 0:
             return error(400, "bad_request", made.stderr.strip())
         return json_response({})

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from emulator_vercel import VercelEmulator
 
 from computesdk_core import compute
@@ -19,7 +17,8 @@ PROJECT = "prj_emulated0123"
 def start_emulator() -> tuple[VercelEmulator, LocalBackend]:
     """A running emulator with a backend of real local sandboxes (bubblewrap)."""
     backend = LocalBackend()
-    emulator = VercelEmulator(TOKEN, TEAM, PROJECT, backend).start()
+    emulator = VercelEmulator(TOKEN, TEAM, PROJECT, backend)
+    emulator.start()
     return emulator, backend
 
 
@@ -38,12 +37,3 @@ def compute_for(emulator: VercelEmulator, **extra: Any) -> Any:
     """A compute instance whose provider is vercel, talking to ``emulator``."""
     return compute(provider="vercel", vercel=vercel_config(emulator, **extra))
 
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[VercelEmulator]:
-    """One emulator for a test module."""
-    server, backend = start_emulator()
-    try:
-        yield server
-    finally:
-        stop_emulator(server, backend)
