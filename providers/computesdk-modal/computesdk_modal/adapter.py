@@ -9,6 +9,7 @@ async implementation on Modal's own event-loop thread).
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import datetime as dt
 import math
@@ -213,7 +214,7 @@ class ModalAdapter:
         with translated(f"create {path}", path=path):
             self._sandbox(sandbox_id).filesystem.make_directory(path, create_parents=True)
 
-    def list_dir(self, sandbox_id: str, path: str) -> list[FileEntry]:
+    def list_dir(self, sandbox_id: str, path: str) -> builtins.list[FileEntry]:
         """A directory's entries (``filesystem.list_files``)."""
         with translated(f"list {path}", path=path):
             infos = self._sandbox(sandbox_id).filesystem.list_files(path)

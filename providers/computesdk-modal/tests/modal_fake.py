@@ -9,6 +9,7 @@ writable directories, restored into a sandbox created from its image id.
 from __future__ import annotations
 
 import base64
+import builtins
 import queue
 import secrets
 import shlex
@@ -180,7 +181,7 @@ class FakeAdapter:
         """Create a directory with its parents."""
         self._local(sandbox_id).filesystem.mkdir(path)
 
-    def list_dir(self, sandbox_id: str, path: str) -> list[FileEntry]:
+    def list_dir(self, sandbox_id: str, path: str) -> builtins.list[FileEntry]:
         """A directory's entries."""
         return list(self._local(sandbox_id).filesystem.readdir(path))
 
