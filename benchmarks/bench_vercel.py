@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""Client-side overhead of ``run_command`` on the Vercel provider, against the emulator of Vercel's sandbox API.
+
+It times ``sandbox.run_command`` through the plugin and the bare ``requests`` call the same run
+needs (one ``POST .../cmd`` with ``wait`` and ``logs``, its NDJSON stream read to the end) against
+the same emulator endpoint, and prints the medians and their ratio: the plugin's overhead (reader
+thread, session handling, parsing) on top of the HTTP it must do anyway.
+
+Usage: ``python benchmarks/bench_vercel.py [--iterations 100]`` (a script, not a test).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "providers" / "computesdk-vercel" / "tests"))
+
+from vercel_helpers import TEAM, TOKEN, compute_for, start_emulator, stop_emulator  # noqa: E402
+
+COMMAND = "echo benchmark"
+
+
+def _median_ms(function: Callable[[], object], iterations: int) -> float:
+    function()  # warm the connection pools
+    samples = []
+    for _ in range(iterations):
+        started = time.perf_counter()
+        function()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples) * 1000
+
+
+def main() -> None:
+    """Run the benchmark and print one line per kind of run."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--iterations", type=int, default=100)
+    args = parser.parse_args()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per request otherwise
+    emulator, backend = start_emulator()
+    try:
+        sandbox = compute_for(emulator).sandbox.create(timeout=600)
+        session_id = sandbox.get_instance().session_id
+        url = f"{emulator.url}/v2/sandboxes/sessions/{session_id}/cmd"
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {TOKEN}"
+        body = {"command": "sh", "args": ["-c", COMMAND], "env": {}, "wait": True, "logs": True}
+
+        def bare() -> None:
+            with session.post(url, params={"teamId": TEAM}, json=body, stream=True, timeout=60) as response:
+                response.raise_for_status()
+                for _ in response.iter_lines():
+                    pass
+
+        cases = {
+            "plain run": (lambda: sandbox.run_command(COMMAND), bare),
+            "run with on_stdout and timeout": (
+                lambda: sandbox.run_command(COMMAND, timeout=60, on_stdout=lambda chunk: None), bare),
+        }
+        print(f"vercel run_command overhead against its emulator, median of {args.iterations} runs")
+        for label, (through_plugin, bare_call) in cases.items():
+            plugin_ms = _median_ms(through_plugin, args.iterations)
+            bare_ms = _median_ms(bare_call, args.iterations)
+            print(f"  {label:32s} plugin {plugin_ms:7.2f} ms   bare requests {bare_ms:7.2f} ms   "
+                  f"ratio {plugin_ms / bare_ms:5.2f}")
+        sandbox.destroy()
+    finally:
+        stop_emulator(emulator, backend)
+
+
+if __name__ == "__main__":
+    main()
