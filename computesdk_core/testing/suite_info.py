@@ -6,6 +6,7 @@ import datetime as dt
 import random
 from collections.abc import Callable, Collection
 from typing import Any, ClassVar
+from urllib.parse import urlparse
 
 import pytest
 import requests
@@ -64,13 +65,18 @@ class InfoTests:
             assert isinstance(caught.value, NotImplementedError)
             assert self.provider in str(caught.value), feature
 
-    def test_get_url_contains_the_port(self, sandbox: Any, capabilities: Collection[str]) -> None:
-        """``get_url`` gives a URL string per port, with the port in it and the asked protocol."""
+    def test_get_url_gives_one_url_per_port(self, sandbox: Any, capabilities: Collection[str]) -> None:
+        """``get_url`` gives an absolute URL per port, a different one for another port.
+
+        Vendors differ in where the port goes (host name, tunnel, route), so only the shape is
+        checked here; ``test_get_url_reaches_a_server_in_the_sandbox`` proves it leads somewhere.
+        """
         require(capabilities, "get_url", self.provider)
         url = sandbox.get_url(port=3000)
-        assert isinstance(url, str) and "3000" in url
+        parsed = urlparse(url)
+        assert isinstance(url, str) and parsed.scheme in ("http", "https") and parsed.netloc
         other = sandbox.get_url(port=8080, protocol="http")
-        assert "8080" in other and other.startswith("http") and other != url
+        assert urlparse(other).scheme in ("http", "https") and other != url
 
     def test_get_url_reaches_a_server_in_the_sandbox(
         self, sandbox: Any, capabilities: Collection[str], scratch: str
