@@ -43,7 +43,7 @@ def _stream(*lines: dict[str, Any]) -> str:
     return "".join(json.dumps(line) + "\n" for line in lines)
 
 
-def _finished(code: int, command_id: str = "cmd_1") -> dict[str, Any]:
+def _finished(code: int | None, command_id: str = "cmd_1") -> dict[str, Any]:
     return {"command": {"id": command_id, "name": "sh", "args": [], "exitCode": code}}
 
 
@@ -133,7 +133,7 @@ def test_410_on_a_session_call_resumes_and_repeats_once() -> None:
     responses.post(f"{SESSION}/sbs_1/cmd", status=410, json={"error": {"code": "session_stopped", "message": "stopped"}})
     responses.get(SANDBOX, json=_answer("sbs_2"), match=[matchers.query_param_matcher(
         {"teamId": TEAM, "projectId": PROJECT, "resume": "true"})])
-    responses.post(f"{SESSION}/sbs_2/cmd", body=_stream(_finished(None),  # type: ignore[arg-type]
+    responses.post(f"{SESSION}/sbs_2/cmd", body=_stream(_finished(None),
                                                         {"stream": "stdout", "data": "hi\n"}, _finished(0)),
                    content_type="application/x-ndjson")
     box = _compute().sandbox.get_by_id("box")
@@ -182,7 +182,7 @@ def test_a_stream_that_is_not_ndjson_or_carries_an_error_line_raises() -> None:
     with pytest.raises(errors.ProviderAPIError, match="x-ndjson"):
         box.run_command("true")
     responses.replace(responses.POST, f"{SESSION}/sbs_1/cmd", content_type="application/x-ndjson",
-                      body=_stream(_finished(None), {"stream": "error",  # type: ignore[arg-type]
+                      body=_stream(_finished(None), {"stream": "error",
                                                      "data": {"code": "sandbox_stopped", "message": "VM went away"}}))
     with pytest.raises(errors.ProviderAPIError, match="VM went away"):
         box.run_command("true")
@@ -285,3 +285,31 @@ def test_unknown_options_and_secrets_stay_out_of_messages() -> None:
     resolved = vercel_config.resolve({"token": "sekrit-token-value", "team_id": "t", "project_id": "p"}, {})
     assert "sekrit-token-value" not in repr(resolved)
     assert resolved["api_url"] == "https://api.vercel.com"
+
+
+@responses.activate
+def test_a_stream_cut_before_the_finished_line_is_completed_from_logs_and_state() -> None:
+    """The stream ends after one chunk; the state gives the exit code, the logs the rest (no repeats)."""
+    responses.get(SANDBOX, json=_answer())
+    responses.post(f"{SESSION}/sbs_1/cmd", content_type="application/x-ndjson",
+                   body=_stream(_finished(None), {"stream": "stdout", "data": "a"}))
+    responses.get(f"{SESSION}/sbs_1/cmd/cmd_1", json=_finished(3))
+    responses.get(f"{SESSION}/sbs_1/cmd/cmd_1/logs", content_type="application/x-ndjson",
+                  body=_stream({"stream": "stdout", "data": "ab"}, {"stream": "stderr", "data": "e"}))
+    box = _compute().sandbox.get_by_id("box")
+    assert box is not None
+    chunks: list[str] = []
+    result = box.run_command("x", on_stdout=chunks.append)
+    assert (result.stdout, result.stderr, result.exit_code) == ("ab", "e", 3)
+    assert chunks == ["a", "b"]
+
+
+@responses.activate
+def test_a_stream_cut_before_the_command_started_is_a_lost_connection() -> None:
+    """Without even the started line there is no command to follow: ConnectionLostError."""
+    responses.get(SANDBOX, json=_answer())
+    responses.post(f"{SESSION}/sbs_1/cmd", content_type="application/x-ndjson", body="")
+    box = _compute().sandbox.get_by_id("box")
+    assert box is not None
+    with pytest.raises(errors.ConnectionLostError):
+        box.run_command("x")
