@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Client-side overhead of ``run_command`` on the Blaxel provider, against the emulator of Blaxel's APIs.
+
+It times ``sandbox.run_command`` through the plugin and one bare ``requests`` call doing the same
+run against the same sandbox API endpoint (``POST /process`` answered as an NDJSON stream, read to
+its end), and prints the medians and their ratio (the plugin's overhead on top of the HTTP it must
+do anyway: the reader thread, the process name, parsing the result).
+
+Usage: ``python benchmarks/bench_blaxel.py [--iterations 100]`` (a script, not a test).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "providers" / "computesdk-blaxel" / "tests"))
+
+from blaxel_helpers import API_KEY, compute_for, start_emulator, stop_emulator  # noqa: E402
+
+COMMAND = "echo benchmark"
+
+
+def _median_ms(function: Callable[[], object], iterations: int) -> float:
+    function()  # warm the connection pools
+    samples = []
+    for _ in range(iterations):
+        started = time.perf_counter()
+        function()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples) * 1000
+
+
+def main() -> None:
+    """Run the benchmark and print one line per kind of run."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--iterations", type=int, default=100)
+    args = parser.parse_args()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per request otherwise
+    emulator = start_emulator()
+    try:
+        sandbox = compute_for(emulator).sandbox.create(timeout=600)
+        base = emulator.servers[sandbox.sandbox_id].url
+        session = requests.Session()
+        session.headers.update({"Authorization": f"Bearer {API_KEY}", "Accept": "text/event-stream"})
+
+        def bare() -> None:
+            body = {"command": COMMAND, "name": f"bench-{uuid.uuid4().hex}", "waitForCompletion": True, "timeout": 65}
+            with session.post(f"{base}/process", json=body, stream=True, timeout=60) as response:
+                response.raise_for_status()
+                for line in response.iter_lines():
+                    if line and json.loads(line).get("type") == "result":
+                        break
+
+        cases = {
+            "run (POST /process, NDJSON)": (lambda: sandbox.run_command(COMMAND, timeout=60), bare),
+            "run with on_stdout": (lambda: sandbox.run_command(COMMAND, timeout=60, on_stdout=lambda chunk: None), bare),
+        }
+        print(f"blaxel run_command overhead against its emulator, median of {args.iterations} runs")
+        for label, (through_plugin, bare_call) in cases.items():
+            plugin_ms = _median_ms(through_plugin, args.iterations)
+            bare_ms = _median_ms(bare_call, args.iterations)
+            print(f"  {label:30s} plugin {plugin_ms:7.2f} ms   bare requests {bare_ms:7.2f} ms   "
+                  f"ratio {plugin_ms / bare_ms:5.2f}")
+        sandbox.destroy()
+    finally:
+        stop_emulator(emulator)
+
+
+if __name__ == "__main__":
+    main()
