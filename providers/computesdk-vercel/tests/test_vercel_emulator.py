@@ -126,10 +126,12 @@ def test_a_stopped_session_is_resumed_and_the_call_repeated(emulator: VercelEmul
         native = sandbox.get_instance()
         assert isinstance(native, VercelSandbox)
         first = native.session_id
+        assert first is not None
         native.stop()
         assert emulator.sessions[first]["status"] == "stopped"
         assert sandbox.run_command("cat /home/user/keep.txt", timeout=30).stdout == "kept"
-        assert native.session_id != first and emulator.sessions[native.session_id]["status"] == "running"
+        now = native.session_id
+        assert now is not None and now != first and emulator.sessions[now]["status"] == "running"
         assert compute_for(emulator).sandbox.get_by_id(sandbox.sandbox_id) is not None
 
 
