@@ -8,8 +8,9 @@ or a call its plugin marks ``idempotent=True``. They cover HTTP 429 (honouring `
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
-from typing import Any
+import urllib.parse
+from collections.abc import Callable, Mapping
+from typing import Any, Generic, TypeVar
 
 import requests
 import tenacity
@@ -18,6 +19,7 @@ from computesdk_core import errors
 from computesdk_core.daemon_client.http import CONNECT_TIMEOUT, error_from_response
 from computesdk_core.secrets import Secret
 
+T = TypeVar("T")
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_ATTEMPTS = 4
@@ -128,3 +130,34 @@ class VendorAPI:
         """Close the connection pool; idempotent."""
         with self._lock:
             self._session.close()
+
+
+def path_segment(value: object) -> str:
+    """``value`` as one percent-encoded URL path segment: an id can never add a path level."""
+    return urllib.parse.quote(str(value), safe="")
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return tuple(sorted((key, _frozen(item)) for key, item in value.items()))
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return tuple(_frozen(item) for item in value)
+    return value
+
+
+class ClientCache(Generic[T]):
+    """One API client per provider configuration, shared by every hook call (one connection pool each)."""
+
+    def __init__(self, factory: Callable[[Mapping[str, Any]], T]) -> None:
+        self._factory = factory
+        self._clients: dict[Any, T] = {}
+        self._lock = threading.Lock()
+
+    def get(self, config: Mapping[str, Any]) -> T:
+        """The client of ``config``, made on first use."""
+        key = _frozen(config)
+        with self._lock:
+            client = self._clients.get(key)
+            if client is None:
+                client = self._clients[key] = self._factory(config)
+            return client

@@ -117,3 +117,15 @@ def test_the_vendor_message_wins_over_a_status_phrase(api: VendorAPI) -> None:
     responses.get(f"{BASE}/x", status=400, json={"statusCode": 400, "error": "Bad Request", "message": "the real reason"})
     with pytest.raises(errors.ValidationError, match="the real reason"):
         api.request("GET", "/x")
+
+
+def test_one_client_per_configuration_and_ids_stay_one_path_segment() -> None:
+    from computesdk_core.vendor_http import ClientCache, path_segment
+
+    made: list[dict] = []
+    cache = ClientCache(lambda config: made.append(dict(config)) or object())
+    first = cache.get({"api_key": Secret("k" * 10), "ports": [1, 2], "extra": {"a": 1}})
+    assert cache.get({"extra": {"a": 1}, "ports": [1, 2], "api_key": Secret("k" * 10)}) is first
+    assert cache.get({"api_key": Secret("other-key"), "ports": [1, 2], "extra": {"a": 1}}) is not first
+    assert len(made) == 2
+    assert path_segment("../a b/c?d#e") == "..%2Fa%20b%2Fc%3Fd%23e"

@@ -14,6 +14,7 @@ from typing import Any
 from computesdk_core import errors
 from computesdk_core.secrets import Secret
 from computesdk_core.vendor_http import VendorAPI
+from computesdk_core.vendor_http import path_segment as _segment
 
 PROVIDER = "daytona"
 # Toolbox log endpoints answer JSON with stdout and stderr apart only to clients of this version or later.
@@ -209,7 +210,3 @@ class DaytonaAPI:
         self.http.close()
 
 
-def _segment(value: str) -> str:
-    from urllib.parse import quote
-
-    return quote(str(value), safe="")

@@ -125,7 +125,7 @@ def run_command(box: DaytonaSandbox, command: str, options: RunOptions) -> Comma
             exit_code = int(code) if code is not None else session.exit_code(str(data["cmdId"]))
             return CommandResult(stdout=stdout or "", stderr=stderr or "", exit_code=exit_code if exit_code is not None else -1,
                                  duration_ms=_ms_since(started))
-        cmd_id = str(session.execute(script, run_async=True, read_timeout="default")["cmdId"])  # type: ignore[arg-type]
+        cmd_id = str(session.execute(script, run_async=True, read_timeout="default")["cmdId"])
         return _follow(session, cmd_id, options, started)
     finally:
         session.delete()

@@ -2,33 +2,25 @@
 
 from __future__ import annotations
 
-import threading
 import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
 from computesdk_core import errors
 from computesdk_core.secrets import Secret
-from computesdk_core.vendor_http import VendorAPI
+from computesdk_core.vendor_http import ClientCache, VendorAPI
 
 PROVIDER = "e2b"
 USER_AGENT = "computesdk-python-e2b/0.1"
 # The largest page the list endpoints serve.
 PAGE_LIMIT = 100
 
-_clients: dict[tuple[str, str], ControlPlane] = {}
-_clients_lock = threading.Lock()
+_clients: ClientCache[ControlPlane] = ClientCache(lambda config: ControlPlane(config["api_url"], config["api_key"]))
 
 
 def control_plane(config: Mapping[str, Any]) -> ControlPlane:
-    """The shared client of ``config``'s control plane (one connection pool per URL and key)."""
-    key: Secret = config["api_key"]
-    ident = (config["api_url"], key.reveal())
-    with _clients_lock:
-        client = _clients.get(ident)
-        if client is None:
-            client = _clients[ident] = ControlPlane(config["api_url"], key)
-        return client
+    """The shared client of ``config``'s control plane (one connection pool per configuration)."""
+    return _clients.get(config)
 
 
 class ControlPlane:

@@ -8,8 +8,6 @@ retried.
 
 from __future__ import annotations
 
-import threading
-import urllib.parse
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -17,7 +15,8 @@ import requests
 
 from computesdk_core import errors
 from computesdk_core.secrets import Secret
-from computesdk_core.vendor_http import VendorAPI
+from computesdk_core.vendor_http import ClientCache, VendorAPI
+from computesdk_core.vendor_http import path_segment as _seg
 from computesdk_runloop.config import PROVIDER
 
 # Long-poll holds the API accepts: 30 s for devboxes, 25 s for executions.
@@ -217,25 +216,14 @@ class RunloopAPI:
         self.http.close()
 
 
-def _seg(value: str) -> str:
-    """``value`` as one URL path segment (ids are opaque; never let one add a path level)."""
-    return urllib.parse.quote(str(value), safe="")
-
-
 def _execution(devbox_id: str, execution_id: str) -> str:
     return f"/v1/devboxes/{_seg(devbox_id)}/executions/{_seg(execution_id)}"
 
 
-_clients: dict[tuple[Any, ...], RunloopAPI] = {}
-_clients_lock = threading.Lock()
+# The client also carries the options its handles read (tunnel mode, waits): one per whole config.
+_clients: ClientCache[RunloopAPI] = ClientCache(RunloopAPI)
 
 
 def client_for(config: Mapping[str, Any]) -> RunloopAPI:
     """The shared client of one configuration (one connection pool per account and URL)."""
-    # The client also carries the options its handles read (tunnel mode, waits), so the whole config is the key.
-    key = tuple(sorted(config.items()))
-    with _clients_lock:
-        client = _clients.get(key)
-        if client is None:
-            client = _clients[key] = RunloopAPI(config)
-        return client
+    return _clients.get(config)

@@ -7,8 +7,6 @@ endpoints take ``projectId``, list endpoints ``project``: Vercel's own naming.
 
 from __future__ import annotations
 
-import threading
-import urllib.parse
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -16,7 +14,8 @@ import requests
 
 from computesdk_core import errors
 from computesdk_core.secrets import Secret
-from computesdk_core.vendor_http import VendorAPI
+from computesdk_core.vendor_http import ClientCache, VendorAPI
+from computesdk_core.vendor_http import path_segment as _seg
 from computesdk_vercel.config import PROVIDER
 
 LIST_PAGE = 50
@@ -189,24 +188,13 @@ def field(body: Mapping[str, Any], name: str, what: str) -> dict[str, Any]:
     return value
 
 
-def _seg(value: str) -> str:
-    """``value`` as one URL path segment (never let a name add a path level)."""
-    return urllib.parse.quote(str(value), safe="")
-
-
 def _session(session_id: str) -> str:
     return f"/v2/sandboxes/sessions/{_seg(session_id)}"
 
 
-_clients: dict[tuple[Any, ...], VercelAPI] = {}
-_clients_lock = threading.Lock()
+_clients: ClientCache[VercelAPI] = ClientCache(VercelAPI)
 
 
 def client_for(config: Mapping[str, Any]) -> VercelAPI:
     """The shared client of one configuration (one connection pool per token, team, project and URL)."""
-    key = tuple(sorted(config.items()))
-    with _clients_lock:
-        client = _clients.get(key)
-        if client is None:
-            client = _clients[key] = VercelAPI(config)
-        return client
+    return _clients.get(config)
