@@ -15,10 +15,10 @@ from typing import Any
 
 import requests
 
+from computesdk_blaxel.config import PROVIDER
 from computesdk_core import errors
 from computesdk_core.secrets import Secret
 from computesdk_core.vendor_http import VendorAPI
-from computesdk_blaxel.config import PROVIDER
 
 API_VERSION = "2026-04-28"
 # Where a sandbox's API answers when its record carries no url.

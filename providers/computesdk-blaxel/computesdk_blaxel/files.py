@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from computesdk_blaxel.api import BlaxelAPI
 from computesdk_core import errors
 from computesdk_core.types import FileEntry
-from computesdk_blaxel.api import BlaxelAPI
 
 
 def _missing(path: str, cause: BaseException) -> errors.PathNotFoundError:

@@ -7,9 +7,6 @@ import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from computesdk_core import errors
-from computesdk_core.hookspecs import hookimpl
-from computesdk_core.types import CommandResult, CreateOptions, FileEntry, RunOptions, SandboxInfo, SandboxRecord
 from computesdk_blaxel import commands, config, files, previews
 from computesdk_blaxel.api import BlaxelAPI, client_for
 from computesdk_blaxel.sandboxes import (
@@ -24,6 +21,9 @@ from computesdk_blaxel.sandboxes import (
     to_record,
     wait_deployed,
 )
+from computesdk_core import errors
+from computesdk_core.hookspecs import hookimpl
+from computesdk_core.types import CommandResult, CreateOptions, FileEntry, RunOptions, SandboxInfo, SandboxRecord
 
 PROVIDER = config.PROVIDER
 

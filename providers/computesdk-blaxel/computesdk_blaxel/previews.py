@@ -13,9 +13,9 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
-from computesdk_core import errors
 from computesdk_blaxel.api import BlaxelAPI
 from computesdk_blaxel.config import PROVIDER
+from computesdk_core import errors
 
 _cache: dict[tuple[str, str, str, int], str] = {}
 _lock = threading.Lock()

@@ -15,10 +15,10 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from computesdk_core import errors
-from computesdk_core.types import CreateOptions, SandboxRecord
 from computesdk_blaxel.api import DEFAULT_RUN_URL, BlaxelAPI, seg
 from computesdk_blaxel.config import PROVIDER, RUNTIME_IMAGES
+from computesdk_core import errors
+from computesdk_core.types import CreateOptions, SandboxRecord
 
 NAME_KEY = "computesdk_name"
 NAMESPACE_KEY = "computesdk_namespace"

@@ -61,17 +61,19 @@ class Process:
         self.working_dir = working_dir
         self.status = "running"
         self.exit_code = 0
-        self.stdout = ""
-        self.stderr = ""
         #: ("stdout"|"stderr", text) in the order the process printed them.
         self.chunks: list[tuple[str, str]] = []
         self.started_at = time.time()
         self.completed_at: float | None = None
 
+    def output(self, which: str) -> str:
+        """Everything the process printed on ``which`` so far."""
+        return "".join(text for stream, text in self.chunks if stream == which)
+
     def view(self) -> dict[str, Any]:
         """``ProcessResponse``."""
         return {"pid": self.pid, "name": self.name, "command": self.command, "workingDir": self.working_dir,
-                "status": self.status, "exitCode": self.exit_code, "stdout": self.stdout, "stderr": self.stderr,
+                "status": self.status, "exitCode": self.exit_code, "stdout": self.output("stdout"), "stderr": self.output("stderr"),
                 "logs": "".join(text for _, text in self.chunks), "startedAt": formatdate(self.started_at, usegmt=True),
                 "completedAt": formatdate(self.completed_at, usegmt=True) if self.completed_at else "",
                 "keepAlive": False, "restartCount": 0, "restartOnFailure": False, "maxRestarts": 0}
@@ -159,7 +161,6 @@ class SandboxAPIEmulator(Emulator):
         def sink(which: str) -> Callable[[str], None]:
             def append(chunk: str) -> None:
                 with self.changed:
-                    setattr(process, which, getattr(process, which) + chunk)
                     process.chunks.append((which, chunk))
                     self.changed.notify_all()
             return append
@@ -206,7 +207,7 @@ class SandboxAPIEmulator(Emulator):
             if self.cut is not None and time.monotonic() - started >= self.cut:
                 return  # the CDN closes the connection; no result line
             with self.changed:
-                self.changed.wait_for(lambda: len(process.chunks) > sent or process.status != "running",
+                self.changed.wait_for(lambda seen=sent: len(process.chunks) > seen or process.status != "running",  # type: ignore[misc]
                                       timeout=min(KEEPALIVE_EVERY, self.cut or KEEPALIVE_EVERY))
                 fresh = process.chunks[sent:]
                 finished = process.status != "running"

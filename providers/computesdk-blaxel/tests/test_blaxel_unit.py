@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+from typing import cast
 
 import pytest
 import responses
 from computesdk_blaxel import config as blaxel_config
+from computesdk_blaxel.commands import split_lines
 
 from computesdk_core import compute, errors
 from computesdk_core.compute import Compute
@@ -99,7 +101,7 @@ def test_a_malformed_body_is_a_provider_error() -> None:
                          ids=["404", "410", "terminated", "deleting"])
 def test_an_expired_sandbox_is_none(answer: dict[str, object]) -> None:
     """get_by_id gives None for 404/410 and for sandboxes being deleted or terminated."""
-    responses.get(f"{URL}/sandboxes/sbx-1", **answer)  # type: ignore[arg-type]
+    responses.get(f"{URL}/sandboxes/sbx-1", **answer)
     assert _compute().sandbox.get_by_id("sbx-1") is None
 
 
@@ -109,7 +111,7 @@ def test_create_sends_the_blaxel_fields() -> None:
     responses.post(f"{URL}/sandboxes", json=_sandbox())
     _compute(region="eu-lon-1").sandbox.create(timeout=90.2, image="my/image:1", envs={"A": "1"}, metadata={"k": "v"},
                                                name="app", namespace="u1", ports=[3000])
-    body = json.loads(responses.calls[0].request.body)
+    body = json.loads(cast(bytes, responses.calls[0].request.body))
     assert body["metadata"]["name"].startswith("computesdk-")
     assert body["metadata"]["labels"] == {"k": "v", "computesdk_name": "app", "computesdk_namespace": "u1"}
     assert body["spec"] == {"region": "eu-lon-1", "runtime": {
@@ -141,7 +143,7 @@ def test_a_sandbox_api_without_streaming_answers_with_json() -> None:
     assert (result.exit_code, result.stdout, result.stderr) == (3, "out\n", "err\n")
     sent = responses.calls[-1].request
     assert sent.headers["Accept"] == "text/event-stream" and sent.headers["Authorization"] == f"Bearer {KEY}"
-    body = json.loads(sent.body)
+    body = json.loads(cast(bytes, sent.body))
     assert body["waitForCompletion"] is True and body["command"] == "whatever" and body["timeout"] == 35
 
 
@@ -169,6 +171,7 @@ def test_a_process_that_never_started_after_a_gateway_error_is_an_error() -> Non
     responses.post(f"{SBX}/process", status=503, body="waking up")
     responses.get(url=re.compile(f"{SBX}/process/computesdk-.*"), status=404,
                   json={"error": "process not found"})
+    responses.delete(url=re.compile(f"{SBX}/process/computesdk-.*/kill"), status=404, json={"error": "process not found"})
     box = _compute().sandbox.get_by_id("sbx-1")
     assert box is not None
     with pytest.raises(errors.ProviderAPIError, match="lost process"):
@@ -224,3 +227,13 @@ def test_bad_options_are_configuration_errors(options: dict[str, object], fragme
     """Unknown keys list the known ones; bad values name the option."""
     with pytest.raises(errors.ConfigurationError, match=fragment):
         blaxel_config.resolve({"api_key": "k_abcdef", "workspace": "w", **options}, {})
+
+
+def test_ndjson_lines_survive_any_cut() -> None:
+    """Lines are reassembled from chunks cut anywhere (inside UTF-8 characters too); a last line without newline counts."""
+    stream = '{"type": "stdout", "data": "hé ✓"}\n\n{"type": "keepalive"}\n{"type": "result", "data": "{}"}'.encode()
+    expected = [b'{"type": "stdout", "data": "h\xc3\xa9 \xe2\x9c\x93"}', b"", b'{"type": "keepalive"}',
+                b'{"type": "result", "data": "{}"}']
+    for cut in range(1, len(stream)):
+        for second in range(cut, len(stream)):
+            assert list(split_lines([stream[:cut], stream[cut:second], stream[second:]])) == expected
