@@ -11,14 +11,9 @@ Usage: ``python benchmarks/bench_blaxel.py [--iterations 100]`` (a script, not a
 
 from __future__ import annotations
 
-import argparse
 import json
-import logging
-import statistics
 import sys
-import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 import requests
@@ -26,26 +21,15 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "providers" / "computesdk-blaxel" / "tests"))
 
 from blaxel_helpers import API_KEY, compute_for, start_emulator, stop_emulator  # noqa: E402
+from overhead import iterations_from_argv, print_ratios  # noqa: E402
 
 COMMAND = "echo benchmark"
 
 
-def _median_ms(function: Callable[[], object], iterations: int) -> float:
-    function()  # warm the connection pools
-    samples = []
-    for _ in range(iterations):
-        started = time.perf_counter()
-        function()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples) * 1000
-
 
 def main() -> None:
     """Run the benchmark and print one line per kind of run."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--iterations", type=int, default=100)
-    args = parser.parse_args()
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per request otherwise
+    iterations = iterations_from_argv(__doc__.splitlines()[0])
     emulator = start_emulator()
     try:
         sandbox = compute_for(emulator).sandbox.create(timeout=600)
@@ -65,12 +49,7 @@ def main() -> None:
             "run (POST /process, NDJSON)": (lambda: sandbox.run_command(COMMAND, timeout=60), bare),
             "run with on_stdout": (lambda: sandbox.run_command(COMMAND, timeout=60, on_stdout=lambda chunk: None), bare),
         }
-        print(f"blaxel run_command overhead against its emulator, median of {args.iterations} runs")
-        for label, (through_plugin, bare_call) in cases.items():
-            plugin_ms = _median_ms(through_plugin, args.iterations)
-            bare_ms = _median_ms(bare_call, args.iterations)
-            print(f"  {label:30s} plugin {plugin_ms:7.2f} ms   bare requests {bare_ms:7.2f} ms   "
-                  f"ratio {plugin_ms / bare_ms:5.2f}")
+        print_ratios("blaxel run_command overhead against its emulator", cases, iterations)
         sandbox.destroy()
     finally:
         stop_emulator(emulator)

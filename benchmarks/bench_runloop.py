@@ -13,40 +13,24 @@ Usage: ``python benchmarks/bench_runloop.py [--iterations 100]`` (a script, not 
 
 from __future__ import annotations
 
-import argparse
-import logging
-import statistics
 import sys
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "providers" / "computesdk-runloop" / "tests"))
 
+from overhead import iterations_from_argv, print_ratios  # noqa: E402
 from runloop_helpers import API_KEY, compute_for, start_emulator, stop_emulator  # noqa: E402
 
 COMMAND = "echo benchmark"
 
 
-def _median_ms(function: Callable[[], object], iterations: int) -> float:
-    function()  # warm the connection pools
-    samples = []
-    for _ in range(iterations):
-        started = time.perf_counter()
-        function()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples) * 1000
-
 
 def main() -> None:
     """Run the benchmark and print one line per kind of run."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--iterations", type=int, default=100)
-    args = parser.parse_args()
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per request otherwise
+    iterations = iterations_from_argv(__doc__.splitlines()[0])
     emulator, backend = start_emulator()
     try:
         sandbox = compute_for(emulator).sandbox.create(timeout=600)
@@ -81,12 +65,7 @@ def main() -> None:
             "streamed run (execute_async + SSE)": (
                 lambda: sandbox.run_command(COMMAND, timeout=60, on_stdout=lambda chunk: None), bare_streamed),
         }
-        print(f"runloop run_command overhead against its emulator, median of {args.iterations} runs")
-        for label, (through_plugin, bare) in cases.items():
-            plugin_ms = _median_ms(through_plugin, args.iterations)
-            bare_ms = _median_ms(bare, args.iterations)
-            print(f"  {label:38s} plugin {plugin_ms:7.2f} ms   bare requests {bare_ms:7.2f} ms   "
-                  f"ratio {plugin_ms / bare_ms:5.2f}")
+        print_ratios("runloop run_command overhead against its emulator", cases, iterations)
         sandbox.destroy()
     finally:
         stop_emulator(emulator, backend)
