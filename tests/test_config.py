@@ -58,9 +58,10 @@ def test_detection_follows_the_documented_order_and_falls_back_to_local(fake_reg
     assert select_provider(fake_registry, ComputeConfig(), None, {}) == "local"
 
 
-def test_a_known_but_missing_provider_names_the_package_to_install() -> None:
+def test_a_known_but_missing_provider_names_the_package_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("computesdk_core.plugins._entry_points", lambda group: [])
     with pytest.raises(errors.ProviderNotInstalledError, match="pip install computesdk-e2b") as caught:
-        Compute(provider="e2b").sandbox.create()
+        Compute(ProviderRegistry(), provider="e2b").sandbox.create()
     assert caught.value.package == "computesdk-e2b"
     assert isinstance(caught.value, errors.ConfigurationError)
 

@@ -61,6 +61,14 @@ class _NamedThreadServer(ThreadedWSGIServer):
         thread.start()
 
 
+# Tar options, evaluated by the shell inside a local sandbox, that leave out its read-only mounts: the
+# host's Python and computesdk packages shown at their host paths (under /tmp when the checkout is
+# there). A snapshot that kept them could not be unpacked over the same mounts in a new sandbox.
+READ_ONLY_MOUNT_EXCLUDES = (
+    "$(awk '$6 ~ /(^|,)ro(,|$)/ && $5 != \"/\" {print \"--exclude=\" substr($5, 2)}' /proc/self/mountinfo)"
+)
+
+
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A JSON response."""
     return Response(json.dumps(data), status=status, headers=headers, mimetype="application/json")

@@ -34,7 +34,7 @@ import yaml
 from werkzeug.wrappers import Request, Response
 
 from computesdk_core.errors import CommandTimeoutError, ComputeSDKError, PathNotFoundError
-from computesdk_core.testing.emulator import Emulator, LocalBackend, find_vendor_specs, json_response, route
+from computesdk_core.testing.emulator import READ_ONLY_MOUNT_EXCLUDES, Emulator, LocalBackend, find_vendor_specs, json_response, route
 
 DEFAULT_SNAPSHOT = "daytonaio/sandbox:0.4.3"
 SPLIT_LOGS_SINCE = (0, 167, 0)
@@ -377,7 +377,7 @@ class ControlPlane(_DaytonaServer):
         local = self.world.backend.get(box.id)
         archive = b""
         try:
-            saved = local.run_command(f"cd / && tar -czf {_SAVE} --exclude='./tmp/.daytona-emulator-*' "
+            saved = local.run_command(f"cd / && tar -czf {_SAVE} {READ_ONLY_MOUNT_EXCLUDES} --exclude='./tmp/.daytona-emulator-*' "
                                       f"$(ls -d ./home ./tmp 2>/dev/null)", timeout=120)
             if saved.exit_code != 0:
                 raise ComputeSDKError(saved.stderr.strip() or "tar failed")

@@ -28,7 +28,7 @@ import attrs
 from werkzeug.wrappers import Request, Response
 
 from computesdk_core import errors
-from computesdk_core.testing.emulator import Emulator, LocalBackend, json_response, route
+from computesdk_core.testing.emulator import READ_ONLY_MOUNT_EXCLUDES, Emulator, LocalBackend, json_response, route
 
 DOMAIN = "e2b.app"
 ENVD_VERSION = "0.5.7"
@@ -250,7 +250,8 @@ class ControlPlaneEmulator(Emulator):
         if box is None or local is None:
             return _error(404, f"sandbox \"{sandbox_id}\" doesn't exist")
         dirs = " ".join(SNAPSHOT_DIRS)
-        packed = local.run_command(f"cd / && tar -czf /var/tmp/snap.tgz --ignore-failed-read {dirs} 2>/dev/null; true",
+        packed = local.run_command(f"cd / && tar -czf /var/tmp/snap.tgz {READ_ONLY_MOUNT_EXCLUDES} --ignore-failed-read "
+                                   f"{dirs} 2>/dev/null; true",
                                    timeout=120)
         archive = local.filesystem.read_bytes("/var/tmp/snap.tgz")
         local.run_command("rm -f /var/tmp/snap.tgz", timeout=30)

@@ -21,7 +21,7 @@ import attrs
 from computesdk_modal.adapter import SandboxView, TunnelView, whole_seconds
 
 from computesdk_core import errors
-from computesdk_core.testing.emulator import LocalBackend
+from computesdk_core.testing.emulator import READ_ONLY_MOUNT_EXCLUDES, LocalBackend
 from computesdk_core.types import FileEntry
 
 # The writable directories of a local sandbox that are its own (/root shows the host's).
@@ -214,7 +214,8 @@ class FakeAdapter:
         """A tar of the writable directories, kept as image ``im-...``."""
         dirs = " ".join(d.lstrip("/") for d in SNAPSHOT_DIRS)
         result = self._local(sandbox_id).run_command(
-            f"cd / && tar -cf - --ignore-failed-read {dirs} 2>/dev/null | base64 -w0", timeout=whole_seconds(timeout))
+            f"cd / && tar -cf - {READ_ONLY_MOUNT_EXCLUDES} --ignore-failed-read {dirs} 2>/dev/null | base64 -w0",
+            timeout=whole_seconds(timeout))
         image_id = "im-" + secrets.token_hex(8)
         with self._lock:
             self._images[image_id] = base64.b64decode(result.stdout)
