@@ -58,6 +58,8 @@ async def run_code(request: web.Request) -> web.Response:
     data.update(output=output.text(), exit_code=outcome.exit_code)
     if outcome.timed_out:
         data["timed_out"] = True
+    if output.truncated:
+        data["truncated"] = True
     return wrapped("Code executed", data)
 
 
@@ -75,7 +77,8 @@ OPENAPI_PATHS = {
         "responses": {
             "200": api.wrapped("The snippet's result", api.obj(
                 {"output": api.STRING, "exit_code": api.INTEGER, "language": api.STRING,
-                 "timed_out": {"const": True, "description": "Present when the timeout ended it"}},
+                 "timed_out": {"const": True, "description": "Present when the timeout ended it"},
+                 "truncated": {"const": True, "description": "Present when the output kept only its newest 32 MiB"}},
                 required=("output", "exit_code", "language"),
             )),
             **api.errors(400, 401, 500),

@@ -73,6 +73,9 @@ async def run_command(request: web.Request) -> web.Response:
     }
     if outcome.timed_out:
         data["timed_out"] = True
+    if stdout.truncated or stderr.truncated:
+        # Only the newest output fits; say so rather than return a tail as if it were everything.
+        data["truncated"] = True
     return wrapped("Command timed out" if outcome.timed_out else "Command executed", data)
 
 
@@ -96,6 +99,8 @@ _EXECUTION = api.obj(
         "exit_code": {**api.INTEGER, "description": "Foreground only; 124 when the timeout ended it"},
         "duration_ms": {**api.INTEGER, "description": "Foreground only"},
         "timed_out": {"const": True, "description": "Foreground only, present when the timeout ended it"},
+        "truncated": {"const": True, "description": "Foreground only, present when stdout or stderr kept only its newest 32 MiB "
+                                                    "(stream the command to get all of it)"},
         "terminal_id": {**api.STRING, "description": "Background and stream"},
         "cmd_id": {**api.STRING, "description": "Background and stream"},
         "status": {"type": "string", "enum": ["pending", "running"],

@@ -25,7 +25,6 @@ class Lifetime:
         self.created_at = created_at
         self.expires_at = created_at + dt.timedelta(seconds=timeout) if timeout else None
         self.ended = asyncio.Event()
-        self.end_reason: str | None = None
         self._timer: asyncio.TimerHandle | None = None
 
     @property
@@ -56,7 +55,6 @@ class Lifetime:
         """End the sandbox now; the server stops once it sees :attr:`ended`."""
         if not self.ended.is_set():
             logger.info("sandbox ending: %s", reason)
-            self.end_reason = reason
             self.ended.set()
         if self._timer is not None:
             self._timer.cancel()

@@ -35,8 +35,6 @@ EXIT_DRAIN = 0.5
 INPUT_LIMIT = 1024 * 1024
 MAX_SIZE = 65535
 
-Publisher = Callable[[str, dict[str, Any]], Awaitable[None]]
-
 
 def channel_of(terminal_id: str) -> str:
     """The WebSocket channel of a PTY terminal."""

@@ -154,3 +154,12 @@ def test_unknown_terminal_or_command_is_404(daemon: DaemonProcess) -> None:
     data = daemon.run("true", background=True)
     assert daemon.request("GET", f"/terminals/{data['terminal_id']}/commands/cmd_nope").status_code == 404
     assert daemon.request("GET", f"/terminals/term_nope/commands/{data['cmd_id']}").status_code == 404
+
+
+def test_foreground_output_past_the_limit_is_marked_truncated(daemon: DaemonProcess) -> None:
+    from computesdk_daemon.commands import FOREGROUND_LIMIT
+
+    whole = daemon.run(f"head -c {FOREGROUND_LIMIT + 1000} /dev/zero | tr '\\0' x")
+    assert whole.get("truncated") is True and len(whole["stdout"]) <= FOREGROUND_LIMIT
+    small = daemon.run("echo fits")
+    assert "truncated" not in small and small["stdout"] == "fits\n"
