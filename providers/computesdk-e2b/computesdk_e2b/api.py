@@ -50,17 +50,7 @@ class ControlPlane:
         if metadata:
             # E2B wants one query value holding a query string whose keys and values are encoded.
             params["metadata"] = "&".join(f"{_quote(k)}={_quote(v)}" for k, v in metadata.items())
-        found: list[dict[str, Any]] = []
-        while True:
-            response = self.http.request("GET", "/v2/sandboxes", params=params)
-            page = _json_of(response, "GET /v2/sandboxes")
-            if not isinstance(page, list) or not all(isinstance(item, dict) for item in page):
-                raise _malformed("GET /v2/sandboxes", "a list of sandboxes")
-            found.extend(page)
-            token = response.headers.get("X-Next-Token")
-            if not token:
-                return found
-            params["nextToken"] = token
+        return self._all_pages("/v2/sandboxes", params, "a list of sandboxes")
 
     def kill(self, sandbox_id: str) -> bool:
         """``DELETE /sandboxes/{id}``; False when it was already gone."""
@@ -94,12 +84,16 @@ class ControlPlane:
     def snapshots(self) -> list[dict[str, Any]]:
         """Every snapshot of the team (``GET /snapshots``, all pages)."""
         params: dict[str, Any] = {"limit": PAGE_LIMIT}
+        return self._all_pages("/snapshots", params, "a list of snapshots")
+
+    def _all_pages(self, path: str, params: dict[str, Any], what: str) -> list[dict[str, Any]]:
+        """Every item of a list endpoint, following ``X-Next-Token`` from page to page."""
         found: list[dict[str, Any]] = []
         while True:
-            response = self.http.request("GET", "/snapshots", params=params)
-            page = _json_of(response, "GET /snapshots")
+            response = self.http.request("GET", path, params=params)
+            page = _json_of(response, f"GET {path}")
             if not isinstance(page, list) or not all(isinstance(item, dict) for item in page):
-                raise _malformed("GET /snapshots", "a list of snapshots")
+                raise _malformed(f"GET {path}", what)
             found.extend(page)
             token = response.headers.get("X-Next-Token")
             if not token:
